@@ -1,0 +1,185 @@
+// Authentication stage: API key from Authorization/X-API-Key, sha256 map lookup, expiry, staleness, IP lockout.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { AuthenticationSection, AuthorizationSection } from './compiled.js';
+import type { Principal } from '../proxy/context.js';
+import { deny } from '../proxy/deny.js';
+
+export interface ExtraKey {
+  readonly id: string;
+  readonly sha256: string;
+  readonly role: string;
+  readonly source: 'env' | 'generated';
+}
+
+export interface AuthEvent {
+  readonly action: 'auth_failure' | 'lockout' | 'stale_key' | 'expired_key';
+  readonly ip: string;
+  readonly keyId?: string;
+  readonly reason: string;
+  readonly retryAfterSeconds?: number;
+}
+
+export interface AuthDeps {
+  /** Keys that do not live in the policy file (env LOLLMSBOT_API_KEY, the generated first-start key). */
+  readonly extraKeys: readonly ExtraKey[];
+  readonly lockouts: LockoutTable;
+  readonly onEvent: (e: AuthEvent) => void;
+  readonly now?: () => number;
+}
+
+interface KeyRecord {
+  readonly digest: Buffer;
+  readonly id: string;
+  readonly role: string;
+  readonly source: Principal['source'];
+  readonly expiresAt: number;
+  readonly staleAt: number;
+  readonly disabled: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Failed attempts per client IP. Lives across policy reloads (the server owns it). */
+export class LockoutTable {
+  private readonly table = new Map<string, { failures: number; firstAt: number; lockedUntil: number }>();
+
+  /** Milliseconds left on a lockout of this IP, or 0. */
+  lockedFor(ip: string, now: number): number {
+    const e = this.table.get(ip);
+    if (!e) return 0;
+    if (e.lockedUntil > now) return e.lockedUntil - now;
+    return 0;
+  }
+
+  /** Counts a failure; returns true when this failure starts a lockout. */
+  fail(ip: string, now: number, maxFailures: number, windowMs: number): boolean {
+    if (maxFailures <= 0 || windowMs <= 0) return false;
+    let e = this.table.get(ip);
+    if (!e || now - e.firstAt > windowMs) {
+      e = { failures: 0, firstAt: now, lockedUntil: 0 };
+      this.table.set(ip, e);
+    }
+    e.failures += 1;
+    if (e.failures >= maxFailures && e.lockedUntil <= now) {
+      e.lockedUntil = now + windowMs;
+      e.failures = 0;
+      e.firstAt = now;
+      return true;
+    }
+    if (this.table.size > 100_000) this.sweep(now, windowMs);
+    return false;
+  }
+
+  private sweep(now: number, windowMs: number): void {
+    for (const [ip, e] of this.table) if (e.lockedUntil <= now && now - e.firstAt > windowMs) this.table.delete(ip);
+  }
+}
+
+export function sha256Hex(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+function parseTime(s: string | undefined, fallback: number): number {
+  if (!s) return fallback;
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+  return Number.isNaN(t) ? fallback : t;
+}
+
+export function createAuthentication(
+  section: AuthenticationSection,
+  authz: AuthorizationSection,
+  deps: AuthDeps,
+): RequestHandler {
+  const now = deps.now ?? Date.now;
+  const keys = new Map<string, KeyRecord>();
+  const rotationMs = section.api_key_rotation_days > 0 ? section.api_key_rotation_days * DAY_MS : Infinity;
+  for (const k of section.keys) {
+    const created = parseTime(k.created, NaN);
+    keys.set(k.sha256.toLowerCase(), {
+      digest: Buffer.from(k.sha256, 'hex'),
+      id: k.id,
+      role: k.role ?? authz.default_role,
+      source: 'key',
+      expiresAt: parseTime(k.expires, Infinity),
+      staleAt: Number.isNaN(created) ? Infinity : created + rotationMs,
+      disabled: k.disabled === true,
+    });
+  }
+  for (const k of deps.extraKeys) {
+    keys.set(k.sha256, { digest: Buffer.from(k.sha256, 'hex'), id: k.id, role: k.role, source: k.source, expiresAt: Infinity, staleAt: Infinity, disabled: false });
+  }
+  const readBearer = section.api_key_headers.some((h) => h.toLowerCase() === 'authorization');
+  const readXApiKey = section.api_key_headers.some((h) => h.toLowerCase() === 'x-api-key');
+  const lockWindowMs = section.lockout_duration_minutes * 60_000;
+  const staleReported = new Map<string, number>();
+  const anonymous: Principal = Object.freeze({ keyId: 'anonymous', role: authz.default_role, source: 'anonymous' });
+
+  function presented(h: Record<string, string | string[] | undefined>): string | undefined {
+    if (readBearer) {
+      const a = h.authorization;
+      if (typeof a === 'string') {
+        const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(a);
+        if (m) return m[1];
+        return a.length > 0 ? '' : undefined;
+      }
+    }
+    if (readXApiKey) {
+      const x = h['x-api-key'];
+      if (typeof x === 'string') return x.trim();
+    }
+    return undefined;
+  }
+
+  return function authenticate(req, res, next) {
+    const ctx = req.ctx;
+    const t = now();
+    const ip = ctx.clientIp;
+    const locked = deps.lockouts.lockedFor(ip, t);
+    if (locked > 0) {
+      const retry = String(Math.ceil(locked / 1000));
+      if (deny(req, res, 'client_locked_out', { stage: 'authentication', rule: 'security.authentication.max_failed_attempts', headers: { 'Retry-After': retry } })) return;
+    }
+    const key = presented(req.headers);
+    if (key === undefined) {
+      if (!section.require_api_key) {
+        ctx.principal = anonymous;
+        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: 'security.authentication.require_api_key' });
+        return next();
+      }
+      return fail('missing_api_key', 'no key presented');
+    }
+    let rec: KeyRecord | undefined;
+    if (key.length >= section.api_key_min_length && key.length <= 512) {
+      const digest = createHash('sha256').update(key, 'utf8').digest();
+      const found = keys.get(digest.toString('hex'));
+      if (found && timingSafeEqual(found.digest, digest)) rec = found;
+    }
+    if (!rec || rec.disabled) return fail('invalid_api_key', rec ? 'key disabled' : 'unknown key', rec?.id);
+    if (t >= rec.expiresAt) {
+      deps.onEvent({ action: 'expired_key', ip, keyId: rec.id, reason: 'key expired' });
+      return fail('expired_api_key', 'key expired', rec.id);
+    }
+    const stale = t >= rec.staleAt;
+    if (stale) {
+      const last = staleReported.get(rec.id) ?? 0;
+      if (t - last > 3_600_000) {
+        staleReported.set(rec.id, t);
+        deps.onEvent({ action: 'stale_key', ip, keyId: rec.id, reason: 'key older than api_key_rotation_days' });
+      }
+    }
+    ctx.principal = { keyId: rec.id, role: rec.role, source: rec.source, stale };
+    ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: `key:${rec.id}`, reason: stale ? 'stale key' : undefined });
+    next();
+
+    function fail(code: 'missing_api_key' | 'invalid_api_key' | 'expired_api_key', reason: string, keyId?: string): void {
+      deps.onEvent({ action: 'auth_failure', ip, keyId, reason });
+      if (deps.lockouts.fail(ip, t, section.max_failed_attempts, lockWindowMs)) {
+        deps.onEvent({ action: 'lockout', ip, keyId, reason: `${section.max_failed_attempts} failed attempts`, retryAfterSeconds: Math.ceil(lockWindowMs / 1000) });
+      }
+      if (deny(req, res, code, { stage: 'authentication', rule: 'security.authentication', reason, headers: code === 'missing_api_key' ? { 'WWW-Authenticate': 'Bearer' } : undefined })) return;
+      ctx.principal = anonymous;
+      next();
+    }
+  };
+}

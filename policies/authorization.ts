@@ -1,0 +1,139 @@
+// Authorization stages: role route allow/deny lists (after path normalisation), model globs and token caps.
+import picomatch from 'picomatch';
+import type { RequestHandler } from 'express';
+import type { AuthorizationSection } from './compiled.js';
+import { deny } from '../proxy/deny.js';
+
+interface RouteRule {
+  readonly text: string;
+  readonly methods: ReadonlySet<string> | null; // null = any method
+  readonly path: (p: string) => boolean;
+}
+
+interface CompiledRole {
+  readonly name: string;
+  readonly allow: readonly RouteRule[];
+  readonly deny: readonly RouteRule[];
+  readonly models: readonly { text: string; test: (m: string) => boolean }[];
+  readonly anyModel: boolean;
+  readonly maxTokens?: number;
+}
+
+const ALL: RouteRule = { text: '*', methods: null, path: () => true };
+
+export function compileRoute(text: string): RouteRule {
+  const t = text.trim();
+  if (t === '*') return { ...ALL, text: t };
+  const sp = t.indexOf(' ');
+  const methodPart = sp < 0 ? '*' : t.slice(0, sp);
+  const pathPart = sp < 0 ? t : t.slice(sp + 1).trim();
+  const methods = methodPart === '*' ? null : new Set(methodPart.split(',').map((m) => m.trim().toUpperCase()));
+  const path = pathPart === '*' || pathPart === '/**' ? () => true : picomatch(pathPart, { dot: true, nonegate: true });
+  return { text: t, methods, path };
+}
+
+function compileRole(name: string, r: { allow: readonly string[]; deny?: readonly string[]; models: readonly string[]; max_tokens?: number }, admin: boolean): CompiledRole {
+  return {
+    name,
+    allow: admin && r.allow.length === 0 ? [ALL] : r.allow.map(compileRoute),
+    deny: (r.deny ?? []).map(compileRoute),
+    models: r.models.map((m) => ({ text: m, test: picomatch(m, { dot: true, nonegate: true }) })),
+    anyModel: r.models.includes('*'),
+    maxTokens: r.max_tokens,
+  };
+}
+
+function matches(rule: RouteRule, method: string, path: string): boolean {
+  return (rule.methods === null || rule.methods.has(method)) && rule.path(path);
+}
+
+export interface Authorizer {
+  /** Route check: runs before the body is read. */
+  readonly routeStage: RequestHandler;
+  /** Model and token-cap check: runs once the JSON body is parsed. */
+  readonly bodyStage: RequestHandler;
+}
+
+/** Fields that carry a completion-length request, by where they live. */
+const TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'n_predict'] as const;
+
+export function createAuthorization(section: AuthorizationSection): Authorizer {
+  const roles = new Map<string, CompiledRole>();
+  for (const [name, r] of Object.entries(section.roles)) roles.set(name, compileRole(name, r, false));
+  // Keys from the environment or first start are "admin": if the policy has no such role, admin may do everything.
+  if (!roles.has('admin')) roles.set('admin', compileRole('admin', { allow: [], models: ['*'] }, true));
+  const enabled = section.enable_rbac;
+
+  const routeStage: RequestHandler = function authorizeRoute(req, res, next) {
+    const ctx = req.ctx;
+    if (!enabled) return next();
+    const role = roles.get(ctx.principal?.role ?? section.default_role);
+    if (!role) {
+      if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: 'security.authorization.roles', reason: 'unknown role' })) return;
+      return next();
+    }
+    for (const d of role.deny) {
+      if (matches(d, ctx.method, ctx.path)) {
+        if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.deny "${d.text}"` })) return;
+        return next();
+      }
+    }
+    for (const a of role.allow) {
+      if (matches(a, ctx.method, ctx.path)) {
+        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"` });
+        return next();
+      }
+    }
+    if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.allow`, reason: `${ctx.method} ${ctx.path} not listed` })) return;
+    next();
+  };
+
+  const bodyStage: RequestHandler = function authorizeBody(req, res, next) {
+    const ctx = req.ctx;
+    const body = ctx.json;
+    if (!enabled || !body) return next();
+    const role = roles.get(ctx.principal?.role ?? section.default_role);
+    if (!role) return next();
+    const model = typeof body.model === 'string' ? body.model : typeof body.model_name === 'string' ? body.model_name : undefined;
+    if (model !== undefined) {
+      ctx.model = model;
+      if (!role.anyModel && !role.models.some((m) => m.test(model))) {
+        if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.models`, reason: 'model not listed' })) return;
+      }
+    }
+    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `roles.${role.name}.max_tokens` }))) return;
+    next();
+  };
+
+  return { routeStage, bodyStage };
+}
+
+/** Applies a role's token cap; returns true when the request was answered (denied). */
+function capTokens(ctx: import('../proxy/context.js').RequestContext, cap: number, role: string, denyIt: () => boolean): boolean {
+  const body = ctx.json!;
+  const options = body.options && typeof body.options === 'object' && !Array.isArray(body.options) ? (body.options as Record<string, unknown>) : undefined;
+  let present = false;
+  let changed = false;
+  const check = (holder: Record<string, unknown>, field: string): boolean => {
+    const v = holder[field];
+    if (v === undefined || v === null) return false;
+    present = true;
+    if (typeof v === 'number' && v > cap) return denyIt();
+    if (v === -1 || (typeof v === 'number' && v <= 0) || typeof v !== 'number') {
+      holder[field] = cap;
+      changed = true;
+    }
+    return false;
+  };
+  for (const f of TOKEN_FIELDS) if (check(body, f)) return true;
+  if (options && check(options, 'num_predict')) return true;
+  if (!present) {
+    if (ctx.path.startsWith('/lollms_')) body.n_predict = cap;
+    else if (ctx.path.startsWith('/api/')) body.options = { ...(options ?? {}), num_predict: cap };
+    else body.max_tokens = cap;
+    changed = true;
+  }
+  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `roles.${role}.max_tokens`, reason: changed ? `cap ${cap} written into the body` : undefined });
+  if (changed) ctx.forwardBody = undefined; // re-serialised by the forward stage
+  return false;
+}

@@ -1,0 +1,254 @@
+// Loads policy files: TOML -> overlay merge -> env overrides -> schema + semantic checks -> frozen CompiledPolicy.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse as parseToml } from 'smol-toml';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { CompiledPolicy, Policy, ValueOrigin } from './compiled.js';
+import { locateKeys, nearest, tomlErrorToProblem, joinPath, type Position } from './toml-locate.js';
+import { mergeAll, getPath, hasPath, isPlainObject, deepFreeze, type PlainObject } from './merge.js';
+import { readEnvOverrides, applyEnvOverrides, checkEnvApiKey, plainDates, type EnvOverride } from './env.js';
+import { semanticFindings, policyWarnings, didYouMean, registerPatternCheck } from './semantic.js';
+
+export { registerPatternCheck };
+export type { PatternCheck } from './semantic.js';
+
+/** One thing wrong with a policy. Env problems: file = the variable name, line 0, env set. */
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted key path ("" for syntax errors and unreadable files). */
+  path: string;
+  message: string;
+  /** Set when the value came from this environment variable. */
+  env?: string;
+}
+
+/** `file:line:col key.path: message` (or `env NAME key.path: message`). */
+export function formatProblem(p: PolicyProblem): string {
+  const where = p.env ? `env ${p.env}` : p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
+  return p.path ? `${where} ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/** Thrown by loadPolicy with every problem found (never just the first). */
+export class PolicyError extends Error {
+  readonly problems: PolicyProblem[];
+  constructor(problems: PolicyProblem[]) {
+    super(`invalid policy (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map(formatProblem).join('\n')}`);
+    this.name = 'PolicyError';
+    this.problems = problems;
+  }
+}
+
+/** config/policy.schema.json, relative to dist/policies/load.js (and to policies/load.ts). */
+export const SCHEMA_URL = new URL('../../config/policy.schema.json', import.meta.url);
+const DATE_OR_DATETIME = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
+
+let compiled: { schema: PlainObject; validate: ValidateFunction } | null = null;
+function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } {
+  if (compiled) return compiled;
+  let url = SCHEMA_URL;
+  try { readFileSync(url); } catch { url = new URL('../config/policy.schema.json', import.meta.url); }
+  const schema = JSON.parse(readFileSync(url, 'utf8')) as PlainObject;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  addFormatsModule.default(ajv);
+  ajv.addFormat('date-or-datetime', {
+    type: 'string',
+    validate: (s: string) => DATE_OR_DATETIME.test(s) && !Number.isNaN(Date.parse(s.length === 10 ? s : s.replace(' ', 'T'))),
+  });
+  compiled = { schema, validate: ajv.compile(schema) };
+  return compiled;
+}
+
+interface Layer { readonly file: string; readonly tree: PlainObject; readonly located: Map<string, Position> }
+type Segs = readonly (string | number)[];
+const isPrefix = (pre: Segs, segs: Segs): boolean => pre.length <= segs.length && pre.every((s, k) => String(s) === String(segs[k]));
+
+/** Which layer provides `segs` (later files win; arrays and scalars replace), and the deepest prefix it writes. */
+function provider(layers: readonly Layer[], segs: Segs): { layer: Layer; depth: number } | null {
+  let candidates = layers;
+  let best: { layer: Layer; depth: number } | null = null;
+  for (let n = 1; n <= segs.length; n++) {
+    const prefix = segs.slice(0, n);
+    const defined = candidates.filter((l) => hasPath(l.tree, prefix));
+    if (defined.length === 0) break;
+    const last = defined[defined.length - 1];
+    best = { layer: last, depth: n };
+    candidates = isPlainObject(getPath(last.tree, prefix)) ? defined.filter((l) => isPlainObject(getPath(l.tree, prefix))) : [last];
+  }
+  return best;
+}
+
+/** Where a path's value came from: env, file (with position) or default. */
+function originOf(layers: readonly Layer[], overrides: readonly EnvOverride[], segs: Segs): ValueOrigin & { exact: boolean } {
+  const ov = [...overrides].reverse().find((o) => isPrefix(o.path, segs));
+  if (ov) return { source: 'env', env: ov.env, exact: true };
+  const p = provider(layers, segs);
+  if (p) {
+    const pos = nearest(p.layer.located, segs.slice(0, p.depth)) ?? { line: 1, col: 1 };
+    return { source: 'file', file: p.layer.file, line: pos.line, col: pos.col, exact: p.depth === segs.length };
+  }
+  const created = [...overrides].reverse().find((o) => isPrefix(segs, o.path));
+  if (created) return { source: 'env', env: created.env, exact: false };
+  return { source: 'default', exact: false };
+}
+
+function problemAt(layers: readonly Layer[], overrides: readonly EnvOverride[], segs: Segs, message: string): PolicyProblem {
+  const o = originOf(layers, overrides, segs);
+  const path = joinPath(segs);
+  if (o.source === 'env') return { file: o.env ?? '', line: 0, col: 0, path, message, env: o.env };
+  if (o.source === 'file') return { file: o.file ?? '', line: o.line ?? 0, col: o.col ?? 0, path, message };
+  return { file: layers[layers.length - 1]?.file ?? '(defaults)', line: 0, col: 0, path, message };
+}
+
+const show = (v: unknown): string => { const s = JSON.stringify(v) ?? String(v); return s.length > 80 ? `${s.slice(0, 77)}...` : s; };
+const kindOf = (v: unknown): string =>
+  Array.isArray(v) ? 'array' : isPlainObject(v) ? 'table' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'float') : typeof v;
+const TYPE_NAMES: Record<string, string> = { object: 'a table', array: 'an array' };
+const PATTERN_HINTS: Record<string, string> = {
+  sha256: 'the 64 hex digits printed by `lollms-guard hash-key` (or `gen-key`)',
+  fingerprint_sha256: 'the hex SHA-256 fingerprint, e.g. from `openssl x509 -noout -fingerprint -sha256`',
+};
+const BOUNDS: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };
+
+/** Turns one ajv error into a path and a message that names the bad value and the fix. */
+function describe(e: ErrorObject): { segs: string[]; message: string } {
+  const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const p = e.params as Record<string, unknown>;
+  const data = e.data;
+  const last = segs[segs.length - 1] ?? '';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const allowed = Object.keys((e.parentSchema?.properties ?? {}) as object);
+      const near = didYouMean(key, allowed);
+      const fix = near ? `did you mean ${show(near)}?` : `allowed here: ${allowed.join(', ')}`;
+      return { segs: [...segs, key], message: `unknown key ${show(key)}; ${fix}` };
+    }
+    case 'required':
+      return { segs: [...segs, String(p.missingProperty)], message: `missing required key ${show(p.missingProperty)}; add it${PATTERN_HINTS[String(p.missingProperty)] ? ` (${PATTERN_HINTS[String(p.missingProperty)]})` : ''}` };
+    case 'type':
+      return { segs, message: `must be ${TYPE_NAMES[String(p.type)] ?? p.type}, got ${show(data)} (${kindOf(data)})` };
+    case 'enum':
+      return { segs, message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}, got ${show(data)}` };
+    case 'minLength':
+      return { segs, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters, got ${show(data)}` };
+    case 'maxLength':
+      return { segs, message: `must be at most ${p.limit} characters, got ${String(data).length}` };
+    case 'minItems':
+      return { segs, message: `must list at least ${p.limit} entr${p.limit === 1 ? 'y' : 'ies'}, got ${show(data)}` };
+    case 'pattern':
+      return { segs, message: `must match /${p.pattern}/, got ${show(data)}${PATTERN_HINTS[last] ? `; use ${PATTERN_HINTS[last]}` : ''}` };
+    case 'format': {
+      if (p.format === 'regex') {
+        let why = 'invalid';
+        try { new RegExp(String(data)); } catch (err) { why = (err as Error).message; }
+        return { segs, message: `must be a valid regular expression, got ${show(data)} (${why})` };
+      }
+      if (p.format === 'date-or-datetime') {
+        return { segs, message: `must be a date (2026-11-01) or a date-time (2026-11-01T00:00:00Z), got ${show(data)}` };
+      }
+      return { segs, message: `must be a valid ${p.format}, got ${show(data)}` };
+    }
+    default:
+      if (BOUNDS[e.keyword]) return { segs, message: `must be ${BOUNDS[e.keyword]} ${p.limit}, got ${show(data)}` };
+      return { segs, message: `${e.message ?? 'is invalid'}, got ${show(data)}` };
+  }
+}
+
+/** Schema errors, one per path and reason (a wrong type hides the other complaints about the same value). */
+function schemaFindings(errors: readonly ErrorObject[]): { segs: string[]; message: string }[] {
+  const typeBad = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  const seen = new Set<string>();
+  const out: { segs: string[]; message: string }[] = [];
+  for (const e of errors) {
+    if (typeBad.has(e.instancePath) && e.keyword !== 'type') continue;
+    const d = describe(e);
+    const key = `${joinPath(d.segs)}\0${d.message}`;
+    if (!seen.has(key)) { seen.add(key); out.push(d); }
+  }
+  return out;
+}
+
+function readLayer(file: string, problems: PolicyProblem[]): Layer | null {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    problems.push({ file, line: 0, col: 0, path: '', message: `cannot read policy file (${err.code ?? err.message}); check the path and permissions` });
+    return null;
+  }
+  try {
+    const tree = plainDates(parseToml(text, { unsafeKeyBehaviour: 'throw' })) as PlainObject;
+    return { file, tree, located: locateKeys(text) };
+  } catch (e) {
+    problems.push(tomlErrorToProblem(file, e));
+    return null;
+  }
+}
+
+/** Every leaf path of plain data; arrays of tables are recorded and entered, empty tables count as leaves. */
+function leaves(v: unknown, segs: (string | number)[], out: (string | number)[][]): void {
+  if (isPlainObject(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 0 && segs.length > 0) out.push(segs);
+    for (const k of keys) leaves(v[k], [...segs, k], out);
+  } else if (Array.isArray(v) && v.some(isPlainObject)) {
+    out.push(segs);
+    v.forEach((x, i) => leaves(x, [...segs, i], out));
+  } else out.push(segs);
+}
+
+/** JSON with sorted keys, so equal policies hash equal. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * Reads, overlays (later files win), applies env overrides, validates and freezes a policy.
+ * Throws PolicyError carrying every problem found.
+ */
+export function loadPolicy(files: string[], env: NodeJS.ProcessEnv = process.env): CompiledPolicy {
+  const { schema, validate } = schemaValidator();
+  const problems: PolicyProblem[] = [];
+  const layers = files.map((f) => readLayer(f, problems)).filter((l): l is Layer => l !== null);
+  const data = mergeAll(layers.map((l) => l.tree));
+
+  const envRead = readEnvOverrides(env, schema);
+  const overrides = envRead.overrides;
+  problems.push(...envRead.problems, ...applyEnvOverrides(data, overrides));
+
+  if (!validate(data)) {
+    for (const f of schemaFindings(validate.errors ?? [])) problems.push(problemAt(layers, overrides, f.segs, f.message));
+  }
+  for (const f of semanticFindings(data)) problems.push(problemAt(layers, overrides, f.path, f.message));
+  const minLen = getPath(data, ['security', 'authentication', 'api_key_min_length']);
+  const keyProblem = checkEnvApiKey(env, typeof minLen === 'number' ? minLen : 32);
+  if (keyProblem) problems.push(keyProblem);
+
+  if (problems.length > 0) {
+    const rank = (p: PolicyProblem): number => (p.env ? files.length : Math.max(0, files.indexOf(p.file)));
+    problems.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.col - b.col);
+    throw new PolicyError(problems);
+  }
+
+  const origins = new Map<string, ValueOrigin>();
+  const paths: (string | number)[][] = [];
+  leaves(data, [], paths);
+  for (const segs of paths) {
+    const { exact, ...o } = originOf(layers, overrides, segs);
+    origins.set(joinPath(segs), exact ? o : { source: 'default' });
+  }
+  const raw = deepFreeze(data) as unknown as Policy;
+  const sec = raw.security;
+  return deepFreeze({
+    raw,
+    files: [...files],
+    hash: createHash('sha256').update(stableJson(raw)).digest('hex'),
+    origins,
+    warnings: [...envRead.warnings, ...policyWarnings(data, env)],
+    mode: sec.enabled === false ? 'disabled' : sec.mode,
+  });
+}

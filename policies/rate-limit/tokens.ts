@@ -1,0 +1,123 @@
+// Token budgets: pre-charge (prompt estimate + requested completion cap) before forwarding, reconcile when the answer ends.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
+import type { RequestContext } from '../../proxy/context.js';
+import { deny } from '../../proxy/deny.js';
+import { StoreUnavailableError, type RateStore } from '../../proxy/stores/types.js';
+import { clientIdentity, isExempt, penaltyFor, retrySeconds, type CompiledLimits } from './rules.js';
+import type { RateLimitDeps } from './index.js';
+
+/** Characters per token of the estimate (both prompt and completion text). */
+export const CHARS_PER_TOKEN = 4;
+/** Completion cap charged when a generation request names no max_tokens (or -1). */
+export const DEFAULT_COMPLETION_CAP = 4096;
+export const TOKEN_WINDOW_MS = 60_000;
+const STAGE = 'token_budget';
+
+export const estimateTokens = (chars: number): number => (chars > 0 ? Math.ceil(chars / CHARS_PER_TOKEN) : 0);
+
+function textChars(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) { let n = 0; for (const x of v) n += textChars(x); return n; }
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return textChars(o.text) + textChars(o.content);
+  }
+  return 0;
+}
+
+/** Prompt characters: the validation stage's count when it ran, else counted here from the body. */
+export function promptChars(ctx: RequestContext): number {
+  if (ctx.promptChars > 0) return ctx.promptChars;
+  const b = ctx.json;
+  if (!b) return 0;
+  return textChars(b.messages) + textChars(b.prompt) + textChars(b.input) + textChars(b.system) + textChars(b.instructions);
+}
+
+/** Completion tokens the request may produce: its max_tokens (or equivalent) times n, or the default cap. */
+export function completionCap(body: Record<string, unknown>): number {
+  let cap: number | undefined;
+  for (const f of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict']) {
+    const v = body[f];
+    if (typeof v === 'number' && Number.isFinite(v)) { cap = v; break; }
+  }
+  const generates = cap !== undefined || body.messages !== undefined || body.prompt !== undefined;
+  if (!generates) return 0; // e.g. embeddings: input only
+  if (cap === undefined || cap < 0) cap = DEFAULT_COMPLETION_CAP;
+  const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
+  return Math.ceil(cap) * n;
+}
+
+/**
+ * What the answer cost: upstream usage where given, the estimate for what is missing. Writes ctx.usage so the
+ * audit's gen_ai.usage.* are the numbers charged. Not forwarded, or refused upstream without text: nothing.
+ */
+export function settleUsage(ctx: RequestContext, promptEstimate: number): number {
+  if (ctx.upstreamStatus === undefined) return 0;
+  const u = ctx.usage;
+  const hasIn = typeof u.input === 'number';
+  const hasOut = typeof u.output === 'number';
+  if (!hasIn && !hasOut && ctx.upstreamStatus >= 400 && ctx.completionChars === 0) return 0;
+  const input = hasIn ? (u.input as number) : promptEstimate;
+  const output = hasOut ? (u.output as number) : estimateTokens(ctx.completionChars);
+  u.input = input;
+  u.output = output;
+  if (!hasIn || (!hasOut && ctx.completionChars > 0)) u.estimated = true;
+  return Math.max(0, Math.ceil(input + output));
+}
+
+export function createTokenStage(c: CompiledLimits, budget: number, store: RateStore, deps: RateLimitDeps): RequestHandler {
+  const keyPrefix = `${c.prefix}tok:`;
+  const idPrefix = `${randomBytes(6).toString('hex')}:`;
+  let seq = 0;
+  return async function tokenStage(req, res, next) {
+    const ctx = req.ctx;
+    const body = ctx.json;
+    if (!body || isExempt(ctx, req.headers)) return next();
+    const who = clientIdentity(ctx);
+    const promptEstimate = estimateTokens(promptChars(ctx));
+    const amount = promptEstimate + completionCap(body);
+    const key = keyPrefix + who.id;
+    const id = idPrefix + (++seq).toString(36);
+    const penalty = penaltyFor(c, userIdentityOf(c, ctx, who));
+    let r;
+    try {
+      r = await store.reserve({ key, id, amount, budget, windowMs: TOKEN_WINDOW_MS }, penalty);
+    } catch (e) {
+      const reason = e instanceof StoreUnavailableError ? 'store unavailable (fail_closed)' : 'store error';
+      if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'store', reason, headers: { 'Retry-After': '1' } })) return;
+      return next();
+    }
+    if (!r.allowed) {
+      if (answerRefusal(req, res, c, deps, who, r.retryAfterMs, r.banStarted, amount, budget)) return;
+      return next();
+    }
+    ctx.decisions.push({ stage: STAGE, outcome: 'allow', rule: 'per_user_per_minute' });
+    const holder = r.via ?? store;
+    ctx.onDone.push((done) => {
+      const charged = settleUsage(done, promptEstimate);
+      holder.settle(key, id, charged, TOKEN_WINDOW_MS).catch(() => {});
+    });
+    return next();
+  };
+}
+
+/** Bans count against the same identity as request limits (per_user's track_by). */
+function userIdentityOf(c: CompiledLimits, ctx: RequestContext, who: ReturnType<typeof clientIdentity>) {
+  return c.trackByIp ? { id: 'ip:' + ctx.clientIp, label: ctx.clientIp } : who;
+}
+
+function answerRefusal(
+  req: IncomingMessage, res: Parameters<RequestHandler>[1], c: CompiledLimits, deps: RateLimitDeps,
+  who: { label: string }, retryMs: number, banStarted: boolean, amount: number, budget: number,
+): boolean {
+  const ctx = req.ctx;
+  const retry = retrySeconds(banStarted ? c.banMs : retryMs);
+  deps.onEvent({ action: 'rate_limit_exceeded', scope: 'tokens', rule: 'per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
+  if (banStarted) deps.onEvent({ action: 'ban', scope: 'tokens', rule: 'per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
+  const reason = amount > budget ? `pre-charge ${amount} exceeds the budget ${budget}` : `pre-charge ${amount} does not fit the remaining budget`;
+  return deny(req, res, banStarted ? 'temporarily_banned' : 'token_budget_exceeded', {
+    stage: STAGE, rule: 'per_user_per_minute', reason, headers: { 'Retry-After': String(retry) },
+  });
+}

@@ -1,0 +1,168 @@
+// Policy checks the JSON Schema cannot express (URLs, CIDRs, roles, routes, regexes, duplicates) and start-up warnings.
+import { isIP } from 'node:net';
+import { isPlainObject } from './merge.js';
+import { API_KEY_ENV } from './env.js';
+
+/** A finding at a policy path; load.ts turns it into a located problem. */
+export interface Finding { readonly path: (string | number)[]; readonly message: string }
+
+/** A check of an `information_disclosure.patterns` entry: an error message, or null when safe. */
+export type PatternCheck = (name: string, source: string) => string | null;
+const patternChecks: PatternCheck[] = [];
+
+/** Lets the redaction module add its catastrophic-backtracking check to every load. */
+export function registerPatternCheck(fn: PatternCheck): void {
+  if (!patternChecks.includes(fn)) patternChecks.push(fn);
+}
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
+const show = (v: unknown): string => JSON.stringify(v);
+const obj = (v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** Optimal string alignment distance (a swap of two neighbours costs 1: "brust" -> "burst"). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The closest candidate, if it is close enough to be a likely typo. */
+export function didYouMean(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) { best = c; bestD = dist; }
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(word.length / 3)) && bestD < word.length ? best : null;
+}
+
+function isIpOrCidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0) return isIP(s) !== 0;
+  const ver = isIP(s.slice(0, slash));
+  const bits = s.slice(slash + 1);
+  return ver !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (ver === 4 ? 32 : 128);
+}
+
+function checkUrl(path: (string | number)[], url: unknown, what: string, example: string): Finding[] {
+  if (typeof url !== 'string') return [];
+  let u: URL | null = null;
+  try { u = new URL(url); } catch { /* reported below */ }
+  if (u && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '') return [];
+  return [{ path, message: `${what} ${show(url)} is not an http(s) URL with a host; write it like ${show(example)}` }];
+}
+
+function checkRoute(path: (string | number)[], route: unknown): Finding[] {
+  if (typeof route !== 'string' || route === '*') return [];
+  const parts = route.trim().split(/\s+/);
+  const [method, p] = parts;
+  const methodOk = method === '*' || HTTP_METHODS.has(method);
+  if (parts.length === 2 && methodOk && p.startsWith('/')) return [];
+  const hint = parts.length === 2 && HTTP_METHODS.has(method.toUpperCase()) && !methodOk
+    ? `write the method in capitals: "${method.toUpperCase()} ${p}"`
+    : 'write "METHOD /path" (METHOD an HTTP method or *, path starting with "/"), or "*" for everything';
+  return [{ path, message: `invalid route ${show(route)}; ${hint}` }];
+}
+
+function checkRegex(path: (string | number)[], name: string, source: unknown): Finding[] {
+  if (typeof source !== 'string') return [];
+  try { new RegExp(source, 'g'); } catch (e) {
+    return [{ path, message: `pattern ${show(source)} is not a valid JavaScript regular expression (${(e as Error).message}); fix or remove it` }];
+  }
+  const out: Finding[] = [];
+  for (const check of patternChecks) {
+    const msg = check(name, source);
+    if (msg) out.push({ path, message: msg });
+  }
+  return out;
+}
+
+function roleProblem(path: (string | number)[], role: unknown, roles: string[], what: string): Finding[] {
+  if (typeof role !== 'string' || roles.includes(role)) return [];
+  const near = didYouMean(role, roles);
+  const fix = near ? `did you mean ${show(near)}?` : `define [security.authorization.roles.${role}] or use one of: ${roles.join(', ') || '(none defined)'}`;
+  return [{ path, message: `${what} ${show(role)} is not defined in security.authorization.roles; ${fix}` }];
+}
+
+/** Every semantic problem of a schema-shaped (possibly still invalid) policy. */
+export function semanticFindings(p: Record<string, unknown>): Finding[] {
+  const out: Finding[] = [];
+  const server = obj(p.server), sec = obj(p.security), auth = obj(sec.authentication), authz = obj(sec.authorization);
+  out.push(...checkUrl(['upstream', 'url'], obj(p.upstream).url, 'upstream URL', 'http://localhost:9600'));
+  const audit = obj(obj(p.logging).security);
+  if (audit.output === 'http') out.push(...checkUrl(['logging', 'security', 'http', 'url'], obj(audit.http).url, 'collector URL', 'https://splunk.example.com:8088/services/collector/event'));
+  arr(server.trust_proxy).forEach((t, i) => {
+    if (typeof t === 'string' && !isIpOrCidr(t)) out.push({ path: ['server', 'trust_proxy', i], message: `${show(t)} is not an IP address or CIDR; write e.g. "10.0.0.0/8", "192.168.1.10" or "fd00::/8"` });
+  });
+  const roles = obj(authz.roles);
+  const roleNames = Object.keys(roles);
+  if (authz.enable_rbac !== false) {
+    out.push(...roleProblem(['security', 'authorization', 'default_role'], authz.default_role, roleNames, 'default_role'));
+    arr(auth.keys).forEach((k, i) => out.push(...roleProblem(['security', 'authentication', 'keys', i, 'role'], obj(k).role, roleNames, 'role')));
+    arr(obj(obj(sec.tls).client).identities).forEach((k, i) => out.push(...roleProblem(['security', 'tls', 'client', 'identities', i, 'role'], obj(k).role, roleNames, 'role')));
+  }
+  for (const [name, role] of Object.entries(roles)) {
+    for (const list of ['allow', 'deny']) {
+      arr(obj(role)[list]).forEach((r, i) => out.push(...checkRoute(['security', 'authorization', 'roles', name, list, i], r)));
+    }
+  }
+  const ids = new Map<string, number>(), digests = new Map<string, number>();
+  arr(auth.keys).forEach((k, i) => {
+    const { id, sha256 } = obj(k);
+    if (typeof id === 'string') {
+      if (ids.has(id)) out.push({ path: ['security', 'authentication', 'keys', i, 'id'], message: `duplicate key id ${show(id)} (also keys[${ids.get(id)}]); give every key its own id` });
+      else ids.set(id, i);
+    }
+    if (typeof sha256 === 'string') {
+      const d = sha256.toLowerCase();
+      if (digests.has(d)) out.push({ path: ['security', 'authentication', 'keys', i, 'sha256'], message: `duplicate sha256 (also keys[${digests.get(d)}]): the same key is listed twice; remove one entry` });
+      else digests.set(d, i);
+    }
+  });
+  const cors = obj(sec.cors);
+  if (cors.credentials === true && arr(cors.origins).includes('*')) {
+    out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
+  }
+  const patterns = obj(obj(sec.information_disclosure).patterns);
+  for (const [name, src] of Object.entries(patterns)) {
+    out.push(...checkRegex(['security', 'information_disclosure', 'patterns', name], name, src));
+  }
+  return out;
+}
+
+/** Non-fatal findings printed at start. */
+export function policyWarnings(p: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const w: string[] = [];
+  const sec = obj(p.security), debug = obj(p.debug), auth = obj(sec.authentication);
+  if (debug.bypass_rate_limits === true) {
+    w.push(debug.enabled === true
+      ? 'debug.bypass_rate_limits = true: rate limits are bypassed (debug.enabled = true); never run like this in production'
+      : 'debug.bypass_rate_limits = true has no effect while debug.enabled = false');
+  }
+  if (debug.enabled === true) w.push('debug.enabled = true: development switches are active');
+  if (sec.enabled === false || sec.mode === 'disabled') w.push('security is disabled: requests pass unchecked (they are still audited)');
+  else if (sec.mode === 'permissive') w.push('security.mode = "permissive": would-be denials are audited but let through');
+  if (auth.require_api_key === false) w.push('security.authentication.require_api_key = false: any client that reaches the proxy can call the upstream');
+  const rl = obj(sec.rate_limiting);
+  if (rl.enabled !== false && rl.store === 'redis' && typeof rl.redis_url_env === 'string' && !env[rl.redis_url_env]) {
+    w.push(`security.rate_limiting.store = "redis" but ${rl.redis_url_env} is not set`);
+  }
+  const audit = obj(obj(p.logging).security);
+  if (audit.enabled !== false && audit.hash_chain === true && typeof audit.hash_chain_key_env === 'string' && !env[audit.hash_chain_key_env]) {
+    w.push(`${audit.hash_chain_key_env} is not set: the audit hash chain is plain SHA-256, not keyed (HMAC)`);
+  }
+  const authz = obj(sec.authorization);
+  if (env[API_KEY_ENV] && authz.enable_rbac !== false && !Object.keys(obj(authz.roles)).includes('admin')) {
+    w.push(`${API_KEY_ENV} is set but no role "admin" is defined: that key will be denied every route`);
+  }
+  return w;
+}

@@ -1,0 +1,131 @@
+// Validation stage: JSON-object bodies, depth, NUL bytes, NFC, prompt length, user id pattern, SSRF-safe URLs.
+import type { RequestHandler } from 'express';
+import type { ValidationSection } from './compiled.js';
+import { deny } from '../proxy/deny.js';
+import { collectUrls, createUrlGuard } from './url-guard.js';
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
+
+/** Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). */
+export function jsonDepth(buf: Buffer, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** Text of every prompt field (chat messages, completion prompts, embedding inputs, native LoLLMS prompts). */
+export function promptLength(body: Record<string, unknown>): number {
+  let n = 0;
+  const text = (v: unknown): void => {
+    if (typeof v === 'string') n += v.length;
+    else if (Array.isArray(v)) for (const x of v) text(x);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.text === 'string') n += o.text.length;
+      if (typeof o.content === 'string' || Array.isArray(o.content)) text(o.content);
+    }
+  };
+  for (const f of ['messages', 'prompt', 'input', 'text', 'system', 'suffix', 'instructions']) text(body[f]);
+  return n;
+}
+
+/** Walks all strings: reports NUL characters and NFC-normalises in place. Returns [hasNul, changed]. */
+function walkStrings(v: unknown, nfc: boolean, depth = 0): [boolean, boolean] {
+  let nul = false;
+  let changed = false;
+  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, x: unknown, d: number): void => {
+    if (typeof x === 'string') {
+      if (x.includes('\u0000')) nul = true;
+      if (nfc) {
+        const n = x.normalize('NFC');
+        if (n !== x) {
+          (holder as Record<string | number, unknown>)[key] = n;
+          changed = true;
+        }
+      }
+    } else if (Array.isArray(x)) {
+      if (d < 256) x.forEach((y, i) => visit(x, i, y, d + 1));
+    } else if (x && typeof x === 'object') {
+      if (d < 256) for (const [k, y] of Object.entries(x)) visit(x as Record<string, unknown>, k, y, d + 1);
+    }
+  };
+  if (v && typeof v === 'object') for (const [k, y] of Object.entries(v)) visit(v as Record<string, unknown>, k, y, depth + 1);
+  return [nul, changed];
+}
+
+export function createValidation(section: ValidationSection): RequestHandler {
+  const userPattern = new RegExp(section.user_id_pattern, 'u');
+  const urlGuard = createUrlGuard(section.urls);
+  const on = section.enabled;
+
+  return async function validate(req, res, next) {
+    const ctx = req.ctx;
+    const raw = ctx.rawBody;
+    if (!raw || raw.length === 0) return next();
+    const type = req.headers['content-type'];
+    const looksJson = type === undefined || JSON_TYPE.test(type);
+    if (!looksJson) {
+      if (on && section.json_only && deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
+      return next();
+    }
+    if (jsonDepth(raw, section.max_json_depth) > section.max_json_depth) {
+      if (deny(req, res, 'json_too_deep', { stage: 'validation', rule: 'validation.max_json_depth', always: true })) return;
+      return next();
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      if (on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'validation.json_only' })) return;
+      return next();
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      if (on && section.json_only && deny(req, res, 'body_not_object', { stage: 'validation', rule: 'validation.json_only' })) return;
+      return next();
+    }
+    const body = parsed as Record<string, unknown>;
+    ctx.json = body;
+    ctx.promptChars = promptLength(body);
+    if (!on) return next();
+    const [nul, changed] = walkStrings(body, section.normalize_unicode);
+    if (nul && section.reject_null_bytes) {
+      if (deny(req, res, 'null_bytes', { stage: 'validation', rule: 'validation.reject_null_bytes' })) return;
+    }
+    if (changed) {
+      ctx.forwardBody = undefined;
+      ctx.promptChars = promptLength(body);
+      ctx.decisions.push({ stage: 'validation', outcome: 'modify', rule: 'validation.normalize_unicode' });
+    }
+    if (ctx.promptChars > section.max_input_length) {
+      if (deny(req, res, 'input_too_long', { stage: 'validation', rule: 'validation.max_input_length', reason: `${ctx.promptChars} > ${section.max_input_length}` })) return;
+    }
+    if (body.user !== undefined && (typeof body.user !== 'string' || !userPattern.test(body.user))) {
+      if (deny(req, res, 'invalid_user_id', { stage: 'validation', rule: 'validation.user_id_pattern' })) return;
+    }
+    if (urlGuard) {
+      for (const u of collectUrls(body)) {
+        const v = await urlGuard(u);
+        if (!v.ok) {
+          if (deny(req, res, 'url_not_allowed', { stage: 'validation', rule: 'validation.urls', reason: v.reason })) return;
+          break;
+        }
+      }
+    }
+    ctx.decisions.push({ stage: 'validation', outcome: 'allow' });
+    next();
+  };
+}

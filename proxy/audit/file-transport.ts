@@ -1,0 +1,233 @@
+// The audit file output: async appends, size rotation on line boundaries, gzip, pruning, and retry after write errors.
+import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { mkdir, rename, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { archiveName, gzipFile, pruneRotated } from './rotation.js';
+import { LineTransport, type ProblemSink } from './transports.js';
+
+export interface FileTransportOptions {
+  readonly path: string;
+  /** Rotate before a line would take the file past this many bytes; Infinity: never. */
+  readonly maxBytes: number;
+  readonly compress: boolean;
+  readonly maxAgeDays: number;
+  /** Lines kept in memory while the file cannot be written; newer ones are then lost (counted). */
+  readonly maxBacklog?: number;
+  readonly retryMs?: number;
+  readonly retryMaxMs?: number;
+  readonly report?: ProblemSink;
+}
+
+export class AuditFileTransport extends LineTransport {
+  private ws?: WriteStream;
+  /** Bytes handed to the live file (in flight included) and bytes the OS accepted. */
+  private size = 0;
+  private confirmed = 0;
+  /** Rotation and truncation only ever touch regular files (never /dev/... or a FIFO). */
+  private regular = true;
+  private inflight = 0;
+  private rotating = false;
+  private broken = false;
+  private recovering = false;
+  private reopening = false;
+  private closed = false;
+  private attempts = 0;
+  private failedWrites = 0;
+  private noRotateUntil = 0;
+  private lastArchiveMs = 0;
+  private failed: string[] = [];
+  private backlog: string[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private readonly tasks = new Set<Promise<unknown>>();
+  private idle: Array<() => void> = [];
+  private flushing?: Promise<void>;
+
+  constructor(private readonly o: FileTransportOptions) {
+    super('file', o.report);
+    try { mkdirSync(dirname(o.path), { recursive: true }); } catch { /* open fails next and is reported */ }
+    try {
+      const st = statSync(o.path);
+      this.regular = st.isFile();
+      this.size = this.confirmed = this.regular ? st.size : 0;
+    } catch { /* a new file */ }
+    this.open();
+    if (o.maxAgeDays > 0) this.track(pruneRotated(o.path, o.maxAgeDays));
+  }
+
+  isHealthy(): boolean {
+    return !this.broken;
+  }
+
+  writeLine(line: string): void {
+    if (this.closed) { this.lost += 1; return; }
+    if (this.broken || this.rotating || this.backlog.length > 0) { this.enqueue(line); return; }
+    if (this.needsRotation(Buffer.byteLength(line))) { this.enqueue(line); this.rotate(); return; }
+    this.put(line);
+  }
+
+  private open(): void {
+    const ws = createWriteStream(this.o.path, { flags: 'a', mode: 0o640 });
+    ws.on('error', (err: NodeJS.ErrnoException) => this.fail(err, ws));
+    this.ws = ws;
+  }
+
+  private put(line: string): void {
+    const ws = this.ws!;
+    const bytes = Buffer.byteLength(line);
+    this.size += bytes;
+    this.inflight += 1;
+    ws.write(line, (err?: Error | null) => {
+      this.inflight -= 1;
+      if (err) {
+        this.failedWrites += 1;
+        if (ws === this.ws) this.failed.push(line);
+        else this.lost += 1; // a rotated file failing after the switch: the line cannot be put back in order
+        this.fail(err as NodeJS.ErrnoException, ws);
+      } else {
+        if (ws === this.ws) this.confirmed += bytes;
+        if (this.recovering) {
+          this.recovering = false;
+          this.attempts = 0;
+          this.problem({ kind: 'recovered', lost: this.lost, failedWrites: this.failedWrites });
+        }
+      }
+      if (this.inflight === 0) this.settle();
+    });
+  }
+
+  private enqueue(line: string): void {
+    if (this.backlog.length + this.failed.length >= (this.o.maxBacklog ?? 10_000)) {
+      if (this.lost === 0 || this.lost % 1000 === 0) this.problem({ kind: 'lost', lost: this.lost + 1 });
+      this.lost += 1;
+      return;
+    }
+    this.backlog.push(line);
+  }
+
+  /** Writes queued lines in order until a rotation or a failure interrupts. */
+  private drain(): void {
+    while (this.backlog.length > 0 && !this.broken && !this.rotating) {
+      const line = this.backlog[0]!;
+      if (this.needsRotation(Buffer.byteLength(line))) { this.rotate(); return; }
+      this.backlog.shift();
+      this.put(line);
+    }
+  }
+
+  private needsRotation(bytes: number): boolean {
+    return this.regular && this.size > 0 && this.size + bytes > this.o.maxBytes && Date.now() >= this.noRotateUntil;
+  }
+
+  private fail(err: NodeJS.ErrnoException, ws: WriteStream): void {
+    if (ws !== this.ws) { this.errors += 1; return; }
+    if (!this.broken) {
+      this.broken = true;
+      this.recovering = false;
+      this.errors += 1;
+      this.problem({ kind: 'failure', code: err.code ?? err.name });
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    const base = this.o.retryMs ?? 1000;
+    const delay = Math.min(this.o.retryMaxMs ?? 30_000, base * 2 ** Math.min(this.attempts, 10));
+    this.attempts += 1;
+    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; void this.reopen(); }, delay);
+    this.retryTimer.unref();
+  }
+
+  private settle(): void {
+    for (const w of this.idle.splice(0)) w();
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+
+  /** After a failure: cut a partly written line off the file, open it again, rewrite failed then queued lines. */
+  private async reopen(): Promise<void> {
+    if (this.reopening || !this.broken) return;
+    this.reopening = true;
+    try {
+      await this.whenIdle();
+      this.ws?.destroy();
+      await mkdir(dirname(this.o.path), { recursive: true }).catch(() => undefined);
+      const st = await stat(this.o.path).catch(() => undefined);
+      if (!st) this.confirmed = 0;
+      else if (st.isFile()) {
+        if (st.size > this.confirmed) await truncate(this.o.path, this.confirmed).catch(() => undefined);
+        else this.confirmed = st.size;
+      }
+      this.regular = !st || st.isFile();
+      this.size = this.confirmed;
+      this.backlog = this.failed.concat(this.backlog);
+      this.failed = [];
+      this.broken = false;
+      this.recovering = true;
+      this.open();
+      this.drain();
+    } finally {
+      this.reopening = false;
+    }
+  }
+
+  /** Renames the live file away and opens a fresh one; lines arriving meanwhile wait in order. */
+  private rotate(): void {
+    this.rotating = true;
+    const old = this.ws!;
+    const task = (async () => {
+      const { name, ms } = archiveName(this.o.path, Date.now(), this.lastArchiveMs + 1);
+      this.lastArchiveMs = ms;
+      try {
+        await rename(this.o.path, name);
+      } catch (err) {
+        this.errors += 1;
+        this.noRotateUntil = Date.now() + 30_000;
+        this.problem({ kind: 'failure', code: (err as NodeJS.ErrnoException).code ?? 'rename' });
+        this.rotating = false;
+        this.drain();
+        return;
+      }
+      this.size = this.confirmed = 0;
+      this.open();
+      this.rotating = false;
+      this.drain();
+      await new Promise<void>((resolve) => { old.end(() => resolve()); });
+      if (this.o.compress) await gzipFile(name).catch(() => { this.errors += 1; });
+      if (this.o.maxAgeDays > 0) await pruneRotated(this.o.path, this.o.maxAgeDays);
+    })();
+    this.track(task);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.catch(() => undefined).finally(() => this.tasks.delete(t));
+    this.tasks.add(t);
+  }
+
+  /** Every accepted line on disk (one last retry if the file was failing), rotations and gzip finished, file closed. */
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush();
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    while (this.tasks.size > 0 || this.rotating) await Promise.allSettled([...this.tasks]);
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = undefined; }
+    if (this.broken) await this.reopen();
+    await this.whenIdle();
+    this.closed = true;
+    this.lost += this.failed.length + this.backlog.length;
+    this.failed = [];
+    this.backlog = [];
+    const ws = this.ws;
+    if (ws && !ws.destroyed) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.end();
+      });
+    }
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+}

@@ -1,0 +1,107 @@
+// The transport seam: winston transports that take finished lines (file, stdout; http later) and report their health.
+import winston from 'winston';
+
+/** A change in an output's health, turned into an audit event by the logger. */
+export interface TransportProblem {
+  readonly transport: string;
+  readonly kind: 'failure' | 'recovered' | 'lost';
+  readonly code?: string;
+  readonly lost?: number;
+  readonly failedWrites?: number;
+}
+export type ProblemSink = (p: TransportProblem) => void;
+
+/** What winston hands a transport: our serialised line rides in `line`. */
+export interface LineInfo {
+  readonly level: string;
+  readonly message: string;
+  readonly line: string;
+}
+
+type TransportCtor = typeof winston.transport;
+// winston exports the class at runtime as `Transport`; its typings name it `transport`.
+const TransportStream = (winston as unknown as { Transport: TransportCtor }).Transport;
+
+/**
+ * Base of every audit output. Subclasses implement writeLine (never blocking: queue and return) and flush
+ * (resolves when every accepted line reached the OS). `next()` is called at once so winston never buffers.
+ */
+export abstract class LineTransport extends TransportStream {
+  errors = 0;
+  lost = 0;
+  protected constructor(readonly label: string, protected readonly report: ProblemSink = () => undefined) {
+    super({});
+  }
+
+  override log(info: LineInfo, next: () => void): void {
+    try {
+      this.writeLine(`${info.line}\n`);
+    } catch {
+      this.errors += 1;
+      this.lost += 1;
+    }
+    next();
+  }
+
+  abstract writeLine(line: string): void;
+  abstract flush(): Promise<void>;
+  abstract isHealthy(): boolean;
+
+  /** winston ends transports on logger.end(); 'finish' then waits until our own stream is flushed. */
+  override _final(callback: (error?: Error | null) => void): void {
+    this.flush().then(() => callback(), () => callback());
+  }
+
+  /** Reported asynchronously so a problem found inside a write callback never re-enters the pipeline mid-write. */
+  protected problem(p: Omit<TransportProblem, 'transport'>): void {
+    process.nextTick(() => {
+      try { this.report({ transport: this.label, ...p }); } catch { /* reporting must never throw */ }
+    });
+  }
+}
+
+/** Lines to a writable stream (stdout by default). A write error is counted and reported, never thrown. */
+export class StreamTransport extends LineTransport {
+  private pending = 0;
+  private failing = false;
+  private waiters: Array<() => void> = [];
+  private ended = false;
+
+  constructor(private readonly stream: NodeJS.WritableStream, report?: ProblemSink, label = 'stdout') {
+    super(label, report);
+    stream.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
+  }
+
+  writeLine(line: string): void {
+    if (this.ended) { this.lost += 1; return; }
+    this.pending += 1;
+    this.stream.write(line, (err?: Error | null) => {
+      this.pending -= 1;
+      if (err) {
+        this.lost += 1;
+        this.onError(err as NodeJS.ErrnoException);
+      } else if (this.failing) {
+        this.failing = false;
+        this.problem({ kind: 'recovered', lost: this.lost });
+      }
+      if (this.pending === 0) for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.errors += 1;
+    this.problem({ kind: 'failure', code: err.code ?? err.name });
+  }
+
+  isHealthy(): boolean {
+    return !this.failing;
+  }
+
+  flush(): Promise<void> {
+    this.ended = true;
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}

@@ -1,0 +1,58 @@
+// `lollms-guard validate FILE [FILE ...]`: loads policy files as `serve` would and prints every problem.
+import { loadPolicy, formatProblem, PolicyError } from '../../policies/load.js';
+
+/** The streams a CLI command talks to; tests pass their own. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+
+const USAGE = `Usage: lollms-guard validate [--no-env] FILE [FILE ...]
+
+Checks policy files the way \`serve\` loads them: later files overlay earlier
+ones (tables merge key by key, arrays and values replace), then environment
+overrides apply (LOLLMS_HOST_ADDRESS, LOLLMSBOT_HOST, LOLLMSBOT_PORT,
+LOLLMSBOT_CORS_ORIGINS, LOLLMS_GUARD__SECTION__KEY=value), then the schema
+and semantic checks run. Every problem is printed, one per line:
+
+  file:line:col key.path: message
+
+Options:
+  --no-env     ignore environment overrides (check the files alone)
+  -h, --help   show this help
+
+Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.
+`;
+
+export async function run(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const files: string[] = [];
+  let useEnv = true;
+  for (const a of argv) {
+    if (a === '-h' || a === '--help') { io.stdout.write(USAGE); return 0; }
+    if (a === '--no-env') useEnv = false;
+    else if (a.startsWith('-') && a !== '-') {
+      io.stderr.write(`validate: unknown option ${a}\n\n${USAGE}`);
+      return 2;
+    } else files.push(a);
+  }
+  if (files.length === 0) {
+    io.stderr.write(`validate: no policy file given\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const policy = loadPolicy(files, useEnv ? (io.env ?? process.env) : {});
+    for (const w of policy.warnings) io.stderr.write(`warning: ${w}\n`);
+    io.stdout.write(`OK: ${files.length} file(s) valid\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    for (const p of e.problems) io.stderr.write(`${formatProblem(p)}\n`);
+    const n = e.problems.length;
+    io.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; policy not valid\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+// The typed per-request context every stage reads and writes (request id, principal, decisions, timings).
+import type { IncomingMessage } from 'node:http';
+import type { ErrorCode } from './errors.js';
+import type { CompiledPolicy } from '../policies/compiled.js';
+
+export type Outcome = 'allow' | 'deny' | 'modify' | 'would_deny' | 'skip';
+
+/** What one stage decided: the audit record and `explain` print this list. */
+export interface Decision {
+  readonly stage: string;
+  readonly outcome: Outcome;
+  readonly code?: ErrorCode | string;
+  readonly rule?: string;
+  readonly reason?: string;
+}
+
+export interface Principal {
+  readonly keyId: string;
+  readonly role: string;
+  readonly source: 'key' | 'env' | 'generated' | 'tls' | 'anonymous';
+  readonly stale?: boolean;
+}
+
+export interface RedactionNote {
+  readonly kind: string;
+  readonly direction: 'request' | 'response';
+  readonly location: string;
+  readonly count: number;
+}
+
+export interface Usage {
+  input?: number;
+  output?: number;
+  estimated?: boolean;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly startNs: bigint;
+  readonly policy: CompiledPolicy;
+  readonly clientIp: string;
+  readonly peerIp: string;
+  readonly method: string;
+  /** Normalised path (no query): what every rule matches. */
+  readonly path: string;
+  /** Query string including the leading "?", or "". */
+  readonly query: string;
+  principal?: Principal;
+  decisions: Decision[];
+  /** The body as read (raw) and, for JSON, parsed; what is forwarded is `forwardBody`. */
+  rawBody?: Buffer;
+  json?: Record<string, unknown>;
+  forwardBody?: Buffer;
+  model?: string;
+  usage: Usage;
+  /** Characters of answer text seen by the upstream module (for estimates when no usage arrives). */
+  completionChars: number;
+  /** Characters of prompt text (validation stage), for estimates. */
+  promptChars: number;
+  redactions: RedactionNote[];
+  requestBytes: number;
+  responseBytes: number;
+  upstreamStatus?: number;
+  upstreamTtfbMs?: number;
+  /** Code of the denial that answered, if any. */
+  errorCode?: string;
+  /** Set when the client went away before the answer ended. */
+  aborted: boolean;
+  /** Called when the answer is over (finish or close); stages register cleanup / reconciliation here. */
+  onDone: Array<(ctx: RequestContext) => void>;
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    ctx: RequestContext;
+  }
+}
+
+export function ctxOf(req: IncomingMessage): RequestContext {
+  return req.ctx;
+}

@@ -1,0 +1,42 @@
+// Answering a denial: one OpenAI-style JSON error, honouring enforce / permissive / disabled modes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERRORS, errorBody, type ErrorCode } from './errors.js';
+
+export interface DenyOptions {
+  readonly stage: string;
+  readonly rule?: string;
+  readonly reason?: string;
+  /** Extra answer headers (Retry-After, RateLimit...). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Deny even in permissive mode (e.g. a body that cannot be read at all). */
+  readonly always?: boolean;
+}
+
+/**
+ * Records the denial and answers it. Returns true when the request was answered (caller must stop),
+ * false when the mode let it pass (permissive/disabled: the decision is recorded as would_deny).
+ */
+export function deny(req: IncomingMessage, res: ServerResponse, code: ErrorCode, opts: DenyOptions): boolean {
+  const ctx = req.ctx;
+  const enforce = opts.always === true || ctx.policy.mode === 'enforce';
+  ctx.decisions.push({ stage: opts.stage, outcome: enforce ? 'deny' : 'would_deny', code, rule: opts.rule, reason: opts.reason });
+  if (!enforce) return false;
+  sendError(res, code, opts.headers, ctx.policy.raw.debug.enabled && ctx.policy.raw.debug.verbose_errors ? opts.rule : undefined);
+  ctx.errorCode = code;
+  return true;
+}
+
+/** Writes an error answer unless headers were already sent (then the connection is ended). */
+export function sendError(res: ServerResponse, code: ErrorCode, headers?: Readonly<Record<string, string>>, detail?: string, status?: number): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, detail ? `(rule: ${detail})` : undefined);
+  res.statusCode = status ?? ERRORS[code].status;
+  if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(body);
+}

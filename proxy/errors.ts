@@ -1,0 +1,62 @@
+// The one error catalogue: every denial the proxy can answer, with its stable code, status and OpenAI error type.
+
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'api_error';
+
+export interface CatalogueEntry {
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+  readonly message: string;
+}
+
+/** Stable codes. Adding one: add it here and to docs/errors.md (a test checks both ways). */
+export const ERRORS = {
+  missing_api_key: { status: 401, type: 'authentication_error', message: 'No API key was provided. Send "Authorization: Bearer <key>" or "X-API-Key: <key>".' },
+  invalid_api_key: { status: 401, type: 'authentication_error', message: 'The API key is not valid.' },
+  expired_api_key: { status: 401, type: 'authentication_error', message: 'The API key has expired. Ask an operator for a new one.' },
+  client_locked_out: { status: 429, type: 'rate_limit_error', message: 'Too many failed authentication attempts from this address. Try again later.' },
+  route_not_allowed: { status: 403, type: 'permission_error', message: 'This key may not call this endpoint.' },
+  model_not_allowed: { status: 403, type: 'permission_error', message: 'This key may not use the requested model.' },
+  max_tokens_exceeded: { status: 403, type: 'permission_error', message: 'The requested token limit is above what this key may ask for.' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This method is not allowed.' },
+  not_found: { status: 404, type: 'not_found_error', message: 'Not found.' },
+  invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
+  body_not_object: { status: 400, type: 'invalid_request_error', message: 'The request body must be a JSON object.' },
+  json_too_deep: { status: 400, type: 'invalid_request_error', message: 'The request body is nested too deeply.' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'The request body must be sent as application/json.' },
+  body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
+  body_timeout: { status: 408, type: 'invalid_request_error', message: 'The request body did not arrive in time.' },
+  headers_too_large: { status: 431, type: 'invalid_request_error', message: 'The request headers are too large.' },
+  bad_request: { status: 400, type: 'invalid_request_error', message: 'The request could not be read.' },
+  input_too_long: { status: 400, type: 'invalid_request_error', message: 'The prompt text is longer than allowed.' },
+  null_bytes: { status: 400, type: 'invalid_request_error', message: 'The request body contains NUL characters.' },
+  invalid_user_id: { status: 400, type: 'invalid_request_error', message: 'The "user" field has an invalid format.' },
+  url_not_allowed: { status: 400, type: 'invalid_request_error', message: 'The request refers to a URL that is not allowed.' },
+  sensitive_data_blocked: { status: 403, type: 'permission_error', message: 'The request contains sensitive data and was blocked.' },
+  rate_limited: { status: 429, type: 'rate_limit_error', message: 'Rate limit exceeded. Retry after the time in the Retry-After header.' },
+  token_budget_exceeded: { status: 429, type: 'rate_limit_error', message: 'Token budget exceeded. Retry after the time in the Retry-After header.' },
+  temporarily_banned: { status: 429, type: 'rate_limit_error', message: 'Too many limit violations: temporarily banned. Retry after the time in the Retry-After header.' },
+  rate_limit_unavailable: { status: 503, type: 'api_error', message: 'The rate limit store is unavailable. Try again later.' },
+  upstream_unavailable: { status: 502, type: 'api_error', message: 'The model server could not be reached.' },
+  upstream_error: { status: 502, type: 'api_error', message: 'The model server failed to answer.' },
+  upstream_rejected: { status: 400, type: 'invalid_request_error', message: 'The model server rejected the request.' },
+  upstream_timeout: { status: 504, type: 'api_error', message: 'The model server did not answer in time.' },
+  circuit_open: { status: 503, type: 'api_error', message: 'The model server is failing; requests are paused briefly. Try again later.' },
+  audit_unavailable: { status: 503, type: 'api_error', message: 'The service cannot record requests right now. Try again later.' },
+  shutting_down: { status: 503, type: 'api_error', message: 'The service is shutting down.' },
+  internal_error: { status: 500, type: 'api_error', message: 'Internal error.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The JSON body of an error answer, pre-serialised where no detail is added. */
+export function errorBody(code: ErrorCode, detail?: string): string {
+  const e = ERRORS[code];
+  const message = detail ? `${e.message} ${detail}` : e.message;
+  return JSON.stringify({ error: { message, type: e.type, code } });
+}

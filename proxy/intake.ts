@@ -1,0 +1,83 @@
+// First stage: request id, W3C trace context, client address, normalised path; the audit line is armed here.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { CompiledPolicy } from '../policies/compiled.js';
+import type { RequestContext } from './context.js';
+import { normalizePath } from './normalize-path.js';
+import { sendError } from './deny.js';
+
+const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE = '0'.repeat(32);
+
+export interface IntakeDeps {
+  /** Called once per request when the answer is over (finished or client gone). */
+  readonly onDone: (ctx: RequestContext, status: number, userAgent: string | undefined) => void;
+}
+
+export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestHandler {
+  return function intake(req, res, next) {
+    const inboundId = req.headers['x-request-id'];
+    const id = typeof inboundId === 'string' && SANE_ID.test(inboundId) ? inboundId : randomUUID();
+    const tp = req.headers.traceparent;
+    const m = typeof tp === 'string' ? TRACEPARENT.exec(tp) : null;
+    const traceId = m && m[1] !== ZERO_TRACE ? m[1] : randomBytes(16).toString('hex');
+    const flags = m ? m[3] : '01';
+    const spanId = randomBytes(8).toString('hex');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const path = normalizePath(rawPath);
+    const ctx: RequestContext = {
+      id,
+      traceId,
+      spanId,
+      startNs: process.hrtime.bigint(),
+      policy,
+      clientIp: stripV4Mapped(req.ip ?? req.socket.remoteAddress ?? ''),
+      peerIp: stripV4Mapped(req.socket.remoteAddress ?? ''),
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: path ?? rawPath,
+      query: q < 0 ? '' : url.slice(q),
+      decisions: [],
+      usage: {},
+      completionChars: 0,
+      promptChars: 0,
+      redactions: [],
+      requestBytes: 0,
+      responseBytes: 0,
+      aborted: false,
+      onDone: [],
+    };
+    req.ctx = ctx;
+    res.setHeader('X-Request-ID', id);
+    req.headers['x-request-id'] = id;
+    req.headers.traceparent = `00-${traceId}-${spanId}-${flags}`;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      if (!res.writableFinished) ctx.aborted = true;
+      for (const f of ctx.onDone) {
+        try {
+          f(ctx);
+        } catch {
+          /* a cleanup hook must never break the audit line */
+        }
+      }
+      deps.onDone(ctx, res.statusCode, typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined);
+    };
+    res.once('close', finish);
+    if (path === null) {
+      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'bad_request', rule: 'path normalisation' });
+      ctx.errorCode = 'bad_request';
+      sendError(res, 'bad_request', undefined, undefined);
+      return;
+    }
+    next();
+  };
+}
+
+function stripV4Mapped(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

@@ -1,0 +1,68 @@
+// The request's whole path, top to bottom: one ordered list of stages built once per policy load.
+import type { RequestHandler } from 'express';
+import type { CompiledPolicy } from '../policies/compiled.js';
+import { createSecurityHeaders } from '../policies/headers.js';
+import { createCors } from '../policies/cors.js';
+import { createAuthentication, type AuthDeps } from '../policies/auth.js';
+import { createAuthorization } from '../policies/authorization.js';
+import { createValidation } from '../policies/validation.js';
+import type { RequestContext } from './context.js';
+import { createIntake } from './intake.js';
+import { createHealth, type HealthSources } from './health.js';
+import { createBodyReader } from './body.js';
+import { sendError } from './deny.js';
+import { createForward, type UpstreamDeps } from './upstream/forward.js';
+
+export interface PipelineDeps {
+  readonly auth: AuthDeps;
+  readonly upstream: UpstreamDeps;
+  readonly health: HealthSources;
+  /** The per-request audit line, once the answer is over. */
+  readonly onDone: (ctx: RequestContext, status: number, userAgent: string | undefined) => void;
+  /** fail_closed audit: false while the audit cannot be written. */
+  readonly auditWritable: () => boolean;
+  /** Stages contributed by other policy areas, by slot (rate limits, redaction). */
+  readonly extra?: {
+    readonly rateLimit?: RequestHandler;
+    readonly tokenBudget?: RequestHandler;
+    readonly redactRequest?: RequestHandler;
+  };
+}
+
+export interface Pipeline {
+  readonly stages: ReadonlyArray<readonly [name: string, handler: RequestHandler]>;
+  close(): void;
+}
+
+export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipeline {
+  const p = policy.raw;
+  const s = p.security;
+  const enforcing = policy.mode !== 'disabled';
+  const authz = createAuthorization(s.authorization);
+  const forward = createForward(policy, deps.upstream);
+  const auditGate: RequestHandler = (req, res, next) => {
+    if (deps.auditWritable()) return next();
+    req.ctx.decisions.push({ stage: 'audit', outcome: 'deny', code: 'audit_unavailable', rule: 'logging.security.on_failure' });
+    req.ctx.errorCode = 'audit_unavailable';
+    sendError(res, 'audit_unavailable');
+  };
+
+  const stages: Array<readonly [string, RequestHandler | null | undefined]> = [
+    ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
+    ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone })],
+    ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
+    ['health', createHealth(deps.health)],
+    ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
+    ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, deps.auth) : null],
+    ['authorization: route', enforcing ? authz.routeStage : null],
+    ['rate limits', enforcing ? deps.extra?.rateLimit : null],
+    ['body (bounded read)', createBodyReader(p.server)[0]],
+    ['validation', enforcing ? createValidation(s.validation) : null],
+    ['authorization: model and token cap', enforcing ? authz.bodyStage : null],
+    ['redaction of the prompt', enforcing ? deps.extra?.redactRequest : null],
+    ['token budget', enforcing ? deps.extra?.tokenBudget : null],
+    ['forward upstream, stream the answer back', forward.stage],
+  ];
+  const active = stages.filter((x): x is readonly [string, RequestHandler] => typeof x[1] === 'function');
+  return { stages: active, close: () => forward.close() };
+}

@@ -1,0 +1,175 @@
+// The running proxy: listener, the current policy app (swapped atomically on reload), shutdown, shared state.
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { loadPolicy } from '../policies/load.js';
+import type { CompiledPolicy } from '../policies/compiled.js';
+import { LockoutTable, type AuthEvent } from '../policies/auth.js';
+import { createAuditLogger } from './audit/index.js';
+import type { AuditLogger } from './audit/types.js';
+import type { RequestContext } from './context.js';
+import { errorBody } from './errors.js';
+import { createPolicyApp, type PolicyApp } from './app.js';
+import { resolveExtraKeys } from './keys.js';
+import { upstreamProbe, type CheckState } from './health.js';
+import { CircuitBreaker } from './upstream/circuit.js';
+import { createExtensions, type Extensions } from './extensions.js';
+
+export interface ServeOptions {
+  readonly files: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Operator messages (stderr by default). */
+  readonly say?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly policy: () => CompiledPolicy;
+  readonly audit: () => AuditLogger;
+  /** Re-reads the policy files; an invalid policy changes nothing. */
+  reload(): Promise<{ ok: boolean; problems?: string[] }>;
+  /** Stops accepting, lets in-flight answers finish up to the grace period, flushes the audit. */
+  close(): Promise<void>;
+}
+
+interface Generation {
+  readonly papp: PolicyApp;
+  readonly audit: AuditLogger;
+  readonly ext: Extensions;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const env = opts.env ?? process.env;
+  const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
+  const files = [...opts.files];
+  const first = loadPolicy(files, env);
+  for (const w of first.warnings) say(`lollms-guard: warning: ${w}`);
+  const cb = first.raw.upstream.circuit_breaker;
+  const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled);
+  const lockouts = new LockoutTable();
+  let gen = build(first);
+  let shuttingDown = false;
+
+  function build(policy: CompiledPolicy): Generation {
+    const audit = createAuditLogger(policy.raw.logging.security, { mode: policy.mode, policyHash: policy.hash, stateDir: policy.raw.server.state_dir, env });
+    for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
+    const extraKeys = resolveExtraKeys(policy, env, say);
+    const ext = createExtensions(policy, { audit, env, say });
+    const probe = upstreamProbe(policy.raw.upstream.url);
+    const upstreamKeyEnv = policy.raw.upstream.api_key_env;
+    const papp = createPolicyApp(policy, {
+      auth: { extraKeys, lockouts, onEvent: (e) => authEvent(audit, e) },
+      upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: false, hooks: ext.hooks },
+      health: {
+        checks: async () => {
+          const checks: Record<string, CheckState> = {
+            upstream: breaker.current === 'open' ? 'down' : await probe(),
+            audit: audit.healthy() ? 'ok' : 'down',
+          };
+          const store = ext.storeHealthy();
+          if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
+          return checks;
+        },
+      },
+      onDone: (ctx, status, userAgent) => requestDone(audit, ctx, status, userAgent),
+      auditWritable: () => audit.healthy(),
+      extra: ext.stages,
+    });
+    audit.event({ action: 'policy_loaded', outcome: 'success', eventClass: 'configuration_changes', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
+    return { papp, audit, ext };
+  }
+
+  const p = first.raw.server;
+  const server = http.createServer(
+    {
+      maxHeaderSize: p.max_header_bytes,
+      headersTimeout: p.headers_timeout_seconds * 1000,
+      requestTimeout: (p.headers_timeout_seconds + p.body_timeout_seconds) * 1000,
+      noDelay: true,
+      keepAliveTimeout: 5000,
+    },
+    (req, res) => {
+      if (shuttingDown) res.setHeader('Connection', 'close');
+      const g = gen;
+      g.papp.app(req, res);
+    },
+  );
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const code = status === 431 ? 'headers_too_large' : status === 408 ? 'body_timeout' : 'bad_request';
+    const body = errorBody(code);
+    const reason = http.STATUS_CODES[status] ?? 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    gen.audit.event({ action: 'client_error', outcome: 'failure', reason: code, ip: socket.remoteAddress, eventClass: 'validation_failures', code });
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(p.port, p.host, () => resolveListen());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : p.port;
+  const host = p.host.includes(':') ? `[${p.host}]` : p.host;
+  const url = `http://${host}:${port}`;
+
+  return {
+    url,
+    port,
+    policy: () => gen.papp.policy,
+    audit: () => gen.audit,
+    async reload() {
+      let next: CompiledPolicy;
+      try {
+        next = loadPolicy(files, env);
+      } catch (e) {
+        const problems = (e as { problems?: unknown[] }).problems?.map(String) ?? [(e as Error).message];
+        gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy', details: { problems: problems.length } });
+        return { ok: false, problems };
+      }
+      const old = gen;
+      const nc = next.raw.upstream.circuit_breaker;
+      breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
+      gen = build(next);
+      setTimeout(() => {
+        old.papp.pipeline.close();
+        void old.ext.close();
+        void old.audit.close();
+      }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
+      return { ok: true };
+    },
+    async close() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, grace);
+      await closed;
+      clearTimeout(timer);
+      gen.papp.pipeline.close();
+      await gen.ext.close();
+      await gen.audit.close();
+    },
+  };
+}
+
+function authEvent(audit: AuditLogger, e: AuthEvent): void {
+  audit.event({ action: e.action, outcome: e.action === 'stale_key' ? 'success' : 'failure', ip: e.ip, userId: e.keyId, reason: e.reason, eventClass: 'authentication', details: e.retryAfterSeconds ? { retry_after_seconds: e.retryAfterSeconds } : undefined });
+}
+
+function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, userAgent: string | undefined): void {
+  for (const d of ctx.decisions) {
+    if (d.outcome === 'would_deny') audit.event({ action: 'would_deny', outcome: 'success', ctx, rule: d.rule, code: d.code, reason: d.reason, eventClass: d.stage === 'authentication' ? 'authentication' : d.stage === 'validation' ? 'validation_failures' : 'authorization' });
+    else if (d.outcome === 'deny' && d.stage === 'authorization') audit.event({ action: 'authorization_denied', outcome: 'failure', ctx, rule: d.rule, code: d.code, eventClass: 'authorization' });
+    else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failed', outcome: 'failure', ctx, rule: d.rule, code: d.code, eventClass: 'validation_failures' });
+  }
+  audit.request(ctx, { status, userAgent });
+}

@@ -1,0 +1,112 @@
+// Redis rate-limit store (ioredis): one Lua script per decision; lazy connect, short timeouts, no offline queue.
+import { Redis } from 'ioredis';
+import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.js';
+import {
+  ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitState,
+  type Penalty, type RateStore,
+} from './types.js';
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Test clock (ms). Without it every script reads Redis TIME, so all instances share one clock. */
+  readonly now?: () => number;
+  readonly connectTimeoutMs?: number;
+  readonly commandTimeoutMs?: number;
+  readonly name?: string;
+}
+
+type Num = number | string;
+interface Scripts {
+  rlHit(...args: Num[]): Promise<number[]>;
+  rlReserve(...args: Num[]): Promise<number[]>;
+  rlSettle(...args: Num[]): Promise<number>;
+  rlBanTtl(...args: Num[]): Promise<number>;
+}
+
+const noop = (): void => {};
+
+export class RedisStore implements RateStore {
+  readonly name: string;
+  readonly client: Redis;
+  private readonly scripts: Scripts;
+  private readonly now: (() => number) | undefined;
+  private connecting: Promise<void> | undefined;
+
+  constructor(opts: RedisStoreOptions) {
+    this.name = opts.name ?? 'redis';
+    this.now = opts.now;
+    this.client = new Redis(opts.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: opts.connectTimeoutMs ?? 1000,
+      commandTimeout: opts.commandTimeoutMs ?? 500,
+      retryStrategy: (times: number) => Math.min(50 * times, 500),
+    });
+    this.client.on('error', noop); // failures surface on each command; the failover store audits them
+    this.client.defineCommand('rlHit', { lua: HIT_LUA });
+    this.client.defineCommand('rlReserve', { lua: RESERVE_LUA });
+    this.client.defineCommand('rlSettle', { lua: SETTLE_LUA });
+    this.client.defineCommand('rlBanTtl', { lua: BAN_TTL_LUA });
+    this.scripts = this.client as unknown as Scripts;
+  }
+
+  /** True when commands can be sent right now. */
+  get ready(): boolean { return this.client.status === 'ready'; }
+
+  /** First use connects (lazily); later ioredis reconnects by itself. */
+  private async connected(): Promise<void> {
+    if (this.client.status !== 'wait') return;
+    this.connecting ??= this.client.connect().finally(() => { this.connecting = undefined; });
+    await this.connecting;
+  }
+
+  private clock(): number { return this.now ? Math.floor(this.now()) : -1; }
+
+  async hit(hits: readonly LimitHit[], penalty: Penalty | undefined): Promise<HitResult> {
+    await this.connected();
+    const args: Num[] = [hits.length + 2, penalty?.banKey ?? '-', penalty?.violationsKey ?? '-'];
+    for (const h of hits) args.push(h.key);
+    args.push(this.clock(), penalty ? penalty.threshold : -1, penalty?.banMs ?? 0, hits.length);
+    for (const h of hits) args.push(ALGORITHM_CODE[h.rule.algorithm], h.rule.rate, h.rule.burst, h.rule.windowMs);
+    const r = await this.scripts.rlHit(...args);
+    const status = Number(r[0]);
+    if (status === -1) return { kind: 'banned', retryAfterMs: Number(r[2]) };
+    const states: LimitState[] = [];
+    for (let i = 0; i < hits.length; i++) states.push({ remaining: Number(r[3 + 2 * i]), resetMs: Number(r[4 + 2 * i]) });
+    if (status === 1) return { kind: 'allowed', states };
+    return { kind: 'limited', index: Number(r[1]), retryAfterMs: Number(r[2]), states, banStarted: status === 2 };
+  }
+
+  async reserve(ask: BudgetAsk, penalty: Penalty | undefined): Promise<BudgetResult> {
+    await this.connected();
+    const r = await this.scripts.rlReserve(
+      4, ask.key + ':z', ask.key + ':h', penalty?.banKey ?? '-', penalty?.violationsKey ?? '-',
+      this.clock(), penalty ? penalty.threshold : -1, penalty?.banMs ?? 0,
+      ask.amount, ask.budget, ask.windowMs, ask.id, PENDING_MAX_MS,
+    );
+    return { allowed: Number(r[0]) === 1, remaining: Number(r[1]), retryAfterMs: Number(r[2]), banStarted: Number(r[3]) === 1 };
+  }
+
+  async settle(key: string, id: string, amount: number, windowMs: number): Promise<void> {
+    await this.connected();
+    await this.scripts.rlSettle(2, key + ':z', key + ':h', this.clock(), id, amount, windowMs, PENDING_MAX_MS);
+  }
+
+  async banTtl(banKey: string): Promise<number> {
+    await this.connected();
+    return Number(await this.scripts.rlBanTtl(1, banKey, this.clock()));
+  }
+
+  /** A cheap round trip, used to notice that a hung (but connected) Redis answers again. */
+  async ping(): Promise<void> {
+    await this.connected();
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'ready') await this.client.quit().catch(noop);
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,267 @@
+// Forward stage: the only place that knows http-proxy. Sends the checked body upstream and streams the answer back.
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
+import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { CompiledPolicy } from '../../policies/compiled.js';
+import type { RequestContext } from '../context.js';
+import { sendError } from '../deny.js';
+import { encodePath } from '../normalize-path.js';
+import { CircuitBreaker } from './circuit.js';
+import { StreamObserver, observeBody } from './observe.js';
+
+/** Headers that describe one connection, never the message (RFC 9110 7.6.1), plus credentials of the client. */
+const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'accept-encoding'];
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
+const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server']);
+const MAX_BUFFERED = 16 << 20;
+const SENSITIVE_ERROR = /Traceback \(most recent call last\)|^\s+at .+\(.+:\d+:\d+\)|\bat [\w$.<>]+\([\w]+\.java:\d+\)|File "[^"]+", line \d+|(?:^|[\s"'(=])\/(?:home|usr|var|opt|etc|root|srv|tmp|app)\/|[A-Za-z]:\\[\w\\]|\b(?:10|127)\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|\b192\.168\.\d{1,3}\.\d{1,3}\b|\b172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}\b|goroutine \d+ \[/m;
+
+/** A filter over a streamed answer (redaction plugs in here). Throwing fails the answer closed. */
+export interface StreamFilter {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
+export interface ResponseHooks {
+  /** Rewrites a buffered JSON answer; return the body (changed or not). */
+  json?(ctx: RequestContext, body: unknown): unknown;
+  /** Rewrites a buffered text answer. */
+  text?(ctx: RequestContext, text: string): string;
+  /** A filter for a streamed answer, or null. */
+  stream?(ctx: RequestContext, contentType: string | undefined, head: Buffer): StreamFilter | null;
+  /** Does this 4xx body carry internals (stack traces, paths, addresses)? */
+  sensitiveError?(text: string): boolean;
+}
+
+export interface UpstreamDeps {
+  readonly breaker: CircuitBreaker;
+  readonly upstreamKey: string | undefined;
+  readonly tls: boolean;
+  readonly hooks: ResponseHooks;
+}
+
+/** The pieces a policy load builds once: agent, proxy, header values. */
+export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { stage: RequestHandler; close(): void } {
+  const up = policy.raw.upstream;
+  const target = new URL(up.url);
+  const secure = target.protocol === 'https:';
+  const AgentClass = secure ? https.Agent : http.Agent;
+  const expiryMs = up.keepalive_expiry_seconds * 1000;
+  const agent = new (class extends AgentClass {
+    override keepSocketAlive(socket: Socket): boolean {
+      socket.setKeepAlive(true, 1000);
+      socket.unref();
+      socket.setTimeout(expiryMs);
+      return true;
+    }
+    override reuseSocket(socket: Socket, req: http.ClientRequest): void {
+      socket.setTimeout(0);
+      socket.ref();
+      super.reuseSocket(socket, req);
+    }
+  })({ keepAlive: true, maxSockets: up.max_connections, maxFreeSockets: up.max_keepalive_connections, scheduling: 'lifo' });
+  const proxy = httpProxy.createProxyServer({ target: up.url, agent, selfHandleResponse: true, changeOrigin: true, xfwd: false, ws: false, secure: true });
+  const bearer = deps.upstreamKey ? `Bearer ${deps.upstreamKey}` : undefined;
+  const timeoutMs = up.timeout_seconds * 1000;
+  const disclosure = policy.raw.security.information_disclosure;
+  const disclosureOn = disclosure.enabled && policy.mode !== 'disabled';
+  const hideVersions = disclosureOn && disclosure.hide_versions;
+  const sanitize = disclosureOn && disclosure.sanitize_errors;
+  const trusted = policy.raw.server.trust_proxy.length > 0;
+  const proto = deps.tls ? 'https' : 'http';
+  const breaker = deps.breaker;
+
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const ctx = (req as IncomingMessage).ctx;
+    const start = process.hrtime.bigint();
+    proxyReq.setTimeout(timeoutMs, () => {
+      (proxyReq as unknown as { timedOut: boolean }).timedOut = true;
+      proxyReq.destroy(new Error('upstream timeout'));
+    });
+    proxyReq.once('response', () => {
+      ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
+    });
+  });
+
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    answer((req as IncomingMessage).ctx, proxyRes, res as ServerResponse);
+  });
+
+  function answer(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): void {
+    const status = proxyRes.statusCode ?? 502;
+    ctx.upstreamStatus = status;
+    if (status >= 500) breaker.failure();
+    else breaker.success();
+    res.once('close', () => {
+      if (!res.writableFinished) proxyRes.destroy();
+    });
+    if (status >= 500 && sanitize) {
+      proxyRes.resume();
+      ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_error', rule: 'information_disclosure.sanitize_errors' });
+      ctx.errorCode = 'upstream_error';
+      return sendError(res, 'upstream_error');
+    }
+    res.statusCode = status;
+    for (const [name, value] of Object.entries(proxyRes.headers)) {
+      if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
+      if (hideVersions && VERSION_HEADERS.has(name)) continue;
+      res.setHeader(name, value);
+    }
+    const type = proxyRes.headers['content-type'];
+    const streamed = isStream(ctx, type);
+    if (!streamed || (status >= 400 && sanitize)) return buffered(ctx, proxyRes, res, status, type);
+    res.setHeader('Cache-Control', res.getHeader('cache-control') ?? 'no-cache');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    const observer = new StreamObserver(ctx);
+    let filter: StreamFilter | null | undefined;
+    const write = (out: Buffer): void => {
+      if (out.length === 0) return;
+      ctx.responseBytes += out.length;
+      observer.push(out);
+      if (!res.write(out)) {
+        proxyRes.pause();
+        res.once('drain', () => proxyRes.resume());
+      }
+    };
+    proxyRes.on('data', (chunk: Buffer) => {
+      try {
+        if (filter === undefined) filter = deps.hooks.stream?.(ctx, type, chunk) ?? null;
+        write(filter ? filter.push(chunk) : chunk);
+      } catch {
+        failClosed(ctx, proxyRes, res);
+      }
+    });
+    proxyRes.on('end', () => {
+      try {
+        if (filter) write(filter.end());
+      } catch {
+        return failClosed(ctx, proxyRes, res);
+      }
+      observer.end();
+      res.end();
+    });
+    proxyRes.on('error', () => res.destroy());
+  }
+
+  function buffered(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, status: number, type: string | undefined): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    proxyRes.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BUFFERED) {
+        proxyRes.destroy();
+        return sendError(res, 'upstream_error');
+      }
+      chunks.push(c);
+    });
+    proxyRes.on('error', () => sendError(res, 'upstream_error'));
+    proxyRes.on('end', () => {
+      if (res.headersSent || res.writableEnded) return;
+      let body: Buffer = Buffer.concat(chunks);
+      const text = body.toString('utf8');
+      if (status >= 400 && sanitize) {
+        const sensitive = deps.hooks.sensitiveError ? deps.hooks.sensitiveError(text) : SENSITIVE_ERROR.test(text);
+        if (sensitive) {
+          ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_rejected', rule: 'information_disclosure.sanitize_errors' });
+          res.removeHeader('content-type');
+          ctx.errorCode = 'upstream_rejected';
+          return sendError(res, 'upstream_rejected', undefined, undefined, status);
+        }
+      }
+      try {
+        body = transformBuffered(ctx, body, text, type);
+      } catch {
+        ctx.errorCode = 'upstream_error';
+        res.removeHeader('content-type');
+        return sendError(res, 'upstream_error');
+      }
+      ctx.responseBytes = body.length;
+      res.setHeader('Content-Length', body.length);
+      res.end(body);
+    });
+  }
+
+  function transformBuffered(ctx: RequestContext, body: Buffer, text: string, type: string | undefined): Buffer {
+    if (/json/i.test(type ?? '') || /^\s*[{["]/.test(text)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== undefined) {
+        const out = deps.hooks.json ? deps.hooks.json(ctx, parsed) : parsed;
+        observeBody(ctx, out);
+        return out === parsed ? body : Buffer.from(JSON.stringify(out));
+      }
+    }
+    const out = deps.hooks.text ? deps.hooks.text(ctx, text) : text;
+    ctx.completionChars += out.length;
+    return out === text ? body : Buffer.from(out);
+  }
+
+  function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): void {
+    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'internal_error', rule: 'response filter failed closed' });
+    ctx.errorCode = 'internal_error';
+    proxyRes.destroy();
+    if (!res.writableEnded) res.end('\n' + 'data: {"error":{"message":"The answer was stopped by the proxy.","type":"api_error","code":"internal_error"}}\n\n');
+  }
+
+  const stage: RequestHandler = function forward(req, res) {
+    const ctx = req.ctx;
+    if (!breaker.admit()) {
+      ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'circuit_open', rule: 'upstream.circuit_breaker' });
+      ctx.errorCode = 'circuit_open';
+      return sendError(res, 'circuit_open', { 'Retry-After': String(breaker.retryAfterSeconds()) });
+    }
+    const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
+    const h = req.headers;
+    const inboundXff = h['x-forwarded-for'];
+    const inboundProto = h['x-forwarded-proto'];
+    for (const name of DROP_REQUEST) delete h[name];
+    h['x-forwarded-for'] = trusted && typeof inboundXff === 'string' && ctx.peerIp !== ctx.clientIp ? `${inboundXff}, ${ctx.peerIp}` : ctx.clientIp;
+    h['x-forwarded-proto'] = trusted && typeof inboundProto === 'string' && ctx.peerIp !== ctx.clientIp ? inboundProto : proto;
+    h['accept-encoding'] = 'identity';
+    if (bearer) h.authorization = bearer;
+    if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') h['content-length'] = String(body.length);
+    else delete h['content-length'];
+    req.url = encodePath(ctx.path) + ctx.query;
+    ctx.requestBytes = body.length;
+    let settled = false;
+    res.once('close', () => {
+      if (!res.writableFinished && !settled) breaker.release();
+    });
+    proxy.web(req, res, { buffer: Readable.from(body.length > 0 ? [body] : []) }, (err: Error & { code?: string }) => {
+      settled = true;
+      if (res.writableEnded || ctx.aborted || req.socket.destroyed && !res.headersSent && res.destroyed) return;
+      const timedOut = err.message === 'upstream timeout';
+      breaker.failure();
+      const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
+      ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
+      ctx.errorCode = code;
+      sendError(res, code);
+    });
+  };
+
+  return {
+    stage,
+    close() {
+      proxy.close();
+      agent.destroy();
+    },
+  };
+}
+
+/** Is this answer a stream? The request says so (stream: true, Ollama's default) or the content type does. */
+function isStream(ctx: RequestContext, type: string | undefined): boolean {
+  if (type && /text\/event-stream|application\/x-ndjson|application\/jsonl/i.test(type)) return true;
+  const s = ctx.json?.stream;
+  if (s === true) return true;
+  if (s === undefined && ctx.path.startsWith('/api/') && (ctx.path === '/api/chat' || ctx.path === '/api/generate')) return true;
+  return false;
+}

@@ -1,0 +1,101 @@
+// Reads usage and answer length from upstream answers (JSON, SSE, NDJSON, unframed text) without changing a byte.
+import type { RequestContext } from '../context.js';
+
+const MAX_LINE = 1 << 20;
+
+/** Usage fields of OpenAI and Ollama shapes, if any. */
+export function takeUsage(ctx: RequestContext, o: Record<string, unknown>): void {
+  const u = o.usage;
+  if (u && typeof u === 'object') {
+    const uu = u as Record<string, unknown>;
+    if (typeof uu.prompt_tokens === 'number') ctx.usage.input = uu.prompt_tokens;
+    if (typeof uu.completion_tokens === 'number') ctx.usage.output = uu.completion_tokens;
+    if (typeof uu.input_tokens === 'number') ctx.usage.input = uu.input_tokens;
+    if (typeof uu.output_tokens === 'number') ctx.usage.output = uu.output_tokens;
+  }
+  if (typeof o.prompt_eval_count === 'number') ctx.usage.input = o.prompt_eval_count;
+  if (typeof o.eval_count === 'number') ctx.usage.output = o.eval_count;
+}
+
+/** Characters of answer text in one JSON object (chat, completion, chunk, Ollama). */
+export function answerChars(o: Record<string, unknown>): number {
+  let n = 0;
+  const choices = o.choices;
+  if (Array.isArray(choices)) {
+    for (const c of choices) {
+      if (!c || typeof c !== 'object') continue;
+      const ch = c as Record<string, unknown>;
+      for (const holder of [ch.delta, ch.message]) {
+        if (holder && typeof holder === 'object') {
+          const content = (holder as Record<string, unknown>).content;
+          if (typeof content === 'string') n += content.length;
+        }
+      }
+      if (typeof ch.text === 'string') n += ch.text.length;
+    }
+  }
+  const msg = o.message;
+  if (msg && typeof msg === 'object' && typeof (msg as Record<string, unknown>).content === 'string') {
+    n += ((msg as Record<string, unknown>).content as string).length;
+  }
+  if (typeof o.response === 'string') n += o.response.length;
+  return n;
+}
+
+/** Observes a whole (buffered) answer body. */
+export function observeBody(ctx: RequestContext, body: unknown): void {
+  if (typeof body === 'string') {
+    ctx.completionChars += body.length;
+  } else if (body && typeof body === 'object' && !Array.isArray(body)) {
+    takeUsage(ctx, body as Record<string, unknown>);
+    ctx.completionChars += answerChars(body as Record<string, unknown>);
+  }
+}
+
+/** A line-by-line observer for streamed answers: SSE `data:` lines, NDJSON lines, or raw text. */
+export class StreamObserver {
+  private partial = '';
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(private readonly ctx: RequestContext) {}
+
+  push(chunk: Buffer): void {
+    const text = this.partial + this.decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.line(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.partial = text.slice(start);
+    if (this.partial.length > MAX_LINE) {
+      this.ctx.completionChars += this.partial.length;
+      this.partial = '';
+    }
+  }
+
+  end(): void {
+    const rest = this.partial + this.decoder.decode();
+    this.partial = '';
+    if (rest) this.line(rest);
+  }
+
+  private line(raw: string): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length === 0) return;
+    let payload = line;
+    if (line.startsWith('data:')) payload = line.slice(line[5] === ' ' ? 6 : 5);
+    else if (line.startsWith(':') || /^(event|id|retry):/.test(line)) return;
+    if (payload === '[DONE]') return;
+    if (payload[0] === '{') {
+      try {
+        const o = JSON.parse(payload) as Record<string, unknown>;
+        takeUsage(this.ctx, o);
+        this.ctx.completionChars += answerChars(o);
+        return;
+      } catch {
+        /* not JSON: raw text */
+      }
+    }
+    this.ctx.completionChars += payload.length + 1;
+  }
+}

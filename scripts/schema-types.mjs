@@ -1,0 +1,50 @@
+// Derives policies/generated/policy-types.ts from config/policy.schema.json (run by `npm run build`).
+// A key with a default is required in the type: the loader fills defaults before anything reads it.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const schema = JSON.parse(readFileSync(join(root, 'config/policy.schema.json'), 'utf8'));
+const decls = [];
+const seen = new Set();
+
+function typeOf(node) {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' | ');
+  switch (node.type) {
+    case 'string': return 'string';
+    case 'integer':
+    case 'number': return 'number';
+    case 'boolean': return 'boolean';
+    case 'array': return `Array<${typeOf(node.items)}>`;
+    case 'object': {
+      if (node.properties) return declare(node);
+      if (node.additionalProperties && typeof node.additionalProperties === 'object') {
+        return `Record<string, ${typeOf(node.additionalProperties)}>`;
+      }
+      return 'Record<string, unknown>';
+    }
+    default: return 'unknown';
+  }
+}
+
+function declare(node) {
+  const name = node.title;
+  if (!name) throw new Error('every object with properties needs a title');
+  if (seen.has(name)) return name;
+  seen.add(name);
+  const required = new Set(node.required ?? []);
+  const lines = [];
+  for (const [key, child] of Object.entries(node.properties)) {
+    const opt = required.has(key) || child.default !== undefined ? '' : '?';
+    if (child.description) lines.push(`  /** ${child.description.replace(/\*\//g, '* /')} */`);
+    lines.push(`  readonly ${JSON.stringify(key)}${opt}: ${typeOf(child)};`);
+  }
+  decls.push(`/** ${node.description ?? name} */\nexport interface ${name} {\n${lines.join('\n')}\n}`);
+  return name;
+}
+
+declare(schema);
+const out = join(root, 'policies/generated/policy-types.ts');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `// Generated from config/policy.schema.json by scripts/schema-types.mjs. Do not edit.\n\n${decls.join('\n\n')}\n`);

@@ -1,0 +1,17 @@
+// Locates the repository root and shared/ from compiled tests (dist/tests/...) or sources.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'config'))) return d;
+    d = dirname(d);
+  }
+  return process.cwd();
+}
+
+export const REPO_ROOT = findRoot();
+export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
+export const REFERENCE_POLICY = join(SHARED_DIR, 'reference-policy.toml');
