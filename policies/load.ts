@@ -1,5 +1,5 @@
 // Loads policy files: TOML -> overlay merge -> env overrides -> schema + semantic checks -> frozen CompiledPolicy.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -41,21 +41,26 @@ export class PolicyError extends Error {
   }
 }
 
-/** config/policy.schema.json, relative to dist/policies/load.js (and to policies/load.ts). */
+/** config/policy.schema.json, relative to dist/policies/load.js (from source, ../config is tried too). */
 export const SCHEMA_URL = new URL('../../config/policy.schema.json', import.meta.url);
-const DATE_OR_DATETIME = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
+const DATE_OR_DATETIME = /^\d{4}-\d{2}-\d{2}([Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$/;
+
+/** 2026-02-30 matches the pattern but is no day. */
+const realDay = (day: string): boolean => {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day;
+};
 
 let compiled: { schema: PlainObject; validate: ValidateFunction } | null = null;
 function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } {
   if (compiled) return compiled;
-  let url = SCHEMA_URL;
-  try { readFileSync(url); } catch { url = new URL('../config/policy.schema.json', import.meta.url); }
+  const url = [SCHEMA_URL, new URL('../config/policy.schema.json', import.meta.url)].find((u) => existsSync(u)) ?? SCHEMA_URL;
   const schema = JSON.parse(readFileSync(url, 'utf8')) as PlainObject;
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
   addFormatsModule.default(ajv);
   ajv.addFormat('date-or-datetime', {
     type: 'string',
-    validate: (s: string) => DATE_OR_DATETIME.test(s) && !Number.isNaN(Date.parse(s.length === 10 ? s : s.replace(' ', 'T'))),
+    validate: (s: string) => DATE_OR_DATETIME.test(s) && realDay(s.slice(0, 10)),
   });
   compiled = { schema, validate: ajv.compile(schema) };
   return compiled;
@@ -107,7 +112,7 @@ const kindOf = (v: unknown): string =>
   Array.isArray(v) ? 'array' : isPlainObject(v) ? 'table' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'float') : typeof v;
 const TYPE_NAMES: Record<string, string> = { object: 'a table', array: 'an array' };
 const PATTERN_HINTS: Record<string, string> = {
-  sha256: 'the 64 hex digits printed by `lollms-guard hash-key` (or `gen-key`)',
+  sha256: 'the 64 hex digits printed by `lollms-guard hash-key` or `gen-key`',
   fingerprint_sha256: 'the hex SHA-256 fingerprint, e.g. from `openssl x509 -noout -fingerprint -sha256`',
 };
 const BOUNDS: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };

@@ -86,6 +86,15 @@ function checkRegex(path: (string | number)[], name: string, source: unknown): F
   return out;
 }
 
+/** validation.ts compiles user_id_pattern with the "u" flag; patterns invalid without it are the schema's to report. */
+function checkUnicodeRegex(path: (string | number)[], source: unknown): Finding[] {
+  if (typeof source !== 'string') return [];
+  try { new RegExp(source, 'u'); return []; } catch (e) {
+    try { new RegExp(source); } catch { return []; }
+    return [{ path, message: `pattern ${show(source)} is not valid in Unicode mode (${(e as Error).message}); escape only syntax characters (e.g. "_" not "\\_")` }];
+  }
+}
+
 function roleProblem(path: (string | number)[], role: unknown, roles: string[], what: string): Finding[] {
   if (typeof role !== 'string' || roles.includes(role)) return [];
   const near = didYouMean(role, roles);
@@ -132,6 +141,7 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
   if (cors.credentials === true && arr(cors.origins).includes('*')) {
     out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
   }
+  out.push(...checkUnicodeRegex(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
   const patterns = obj(obj(sec.information_disclosure).patterns);
   for (const [name, src] of Object.entries(patterns)) {
     out.push(...checkRegex(['security', 'information_disclosure', 'patterns', name], name, src));
@@ -155,10 +165,6 @@ export function policyWarnings(p: Record<string, unknown>, env: NodeJS.ProcessEn
   const rl = obj(sec.rate_limiting);
   if (rl.enabled !== false && rl.store === 'redis' && typeof rl.redis_url_env === 'string' && !env[rl.redis_url_env]) {
     w.push(`security.rate_limiting.store = "redis" but ${rl.redis_url_env} is not set`);
-  }
-  const audit = obj(obj(p.logging).security);
-  if (audit.enabled !== false && audit.hash_chain === true && typeof audit.hash_chain_key_env === 'string' && !env[audit.hash_chain_key_env]) {
-    w.push(`${audit.hash_chain_key_env} is not set: the audit hash chain is plain SHA-256, not keyed (HMAC)`);
   }
   const authz = obj(sec.authorization);
   if (env[API_KEY_ENV] && authz.enable_rbac !== false && !Object.keys(obj(authz.roles)).includes('admin')) {

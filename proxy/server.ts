@@ -51,7 +51,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let shuttingDown = false;
 
   function build(policy: CompiledPolicy): Generation {
-    const audit = createAuditLogger(policy.raw.logging.security, { mode: policy.mode, policyHash: policy.hash, stateDir: policy.raw.server.state_dir, env });
+    const audit = createAuditLogger(policy.raw.logging.security, {
+      mode: policy.mode,
+      policyHash: policy.hash,
+      stateDir: policy.raw.server.state_dir,
+      auditLevel: policy.raw.security.audit_level,
+      env,
+      secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
+    });
     for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     const extraKeys = resolveExtraKeys(policy, env, say);
     const ext = createExtensions(policy, { audit, env, say });

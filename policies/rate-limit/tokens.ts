@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import type { RequestContext } from '../../proxy/context.js';
 import { deny } from '../../proxy/deny.js';
 import { StoreUnavailableError, type RateStore } from '../../proxy/stores/types.js';
-import { clientIdentity, isExempt, penaltyFor, retrySeconds, type CompiledLimits } from './rules.js';
+import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
 
 /** Characters per token of the estimate (both prompt and completion text). */
@@ -80,7 +80,7 @@ export function createTokenStage(c: CompiledLimits, budget: number, store: RateS
     const amount = promptEstimate + completionCap(body);
     const key = keyPrefix + who.id;
     const id = idPrefix + (++seq).toString(36);
-    const penalty = penaltyFor(c, userIdentityOf(c, ctx, who));
+    const penalty = penaltyFor(c, userIdentity(c, ctx));
     let r;
     try {
       r = await store.reserve({ key, id, amount, budget, windowMs: TOKEN_WINDOW_MS }, penalty);
@@ -101,11 +101,6 @@ export function createTokenStage(c: CompiledLimits, budget: number, store: RateS
     });
     return next();
   };
-}
-
-/** Bans count against the same identity as request limits (per_user's track_by). */
-function userIdentityOf(c: CompiledLimits, ctx: RequestContext, who: ReturnType<typeof clientIdentity>) {
-  return c.trackByIp ? { id: 'ip:' + ctx.clientIp, label: ctx.clientIp } : who;
 }
 
 function answerRefusal(

@@ -35,7 +35,7 @@ export const ACTIONS: Readonly<Record<string, ActionDefaults>> = Object.freeze({
   configuration_change: d('configuration_changes', 'event', ['configuration'], ['change'], 'info', 'success'),
   store_outage: d('system', 'event', ['database'], ['error'], 'error', 'failure'),
   store_recovered: d('system', 'event', ['database'], ['info'], 'info', 'success'),
-  audit_write_failure: d('system', 'event', ['file'], ['error'], 'error', 'failure'),
+  audit_write_failure: d('system', 'event', ['file'], ['info'], 'error', 'failure'),
   audit_recovered: d('system', 'event', ['file'], ['info'], 'warning', 'success'),
 });
 

@@ -30,7 +30,7 @@ export class AuditFileTransport extends LineTransport {
   private broken = false;
   private recovering = false;
   private reopening = false;
-  private closed = false;
+  private shut = false;
   private attempts = 0;
   private failedWrites = 0;
   private noRotateUntil = 0;
@@ -59,7 +59,7 @@ export class AuditFileTransport extends LineTransport {
   }
 
   writeLine(line: string): void {
-    if (this.closed) { this.lost += 1; return; }
+    if (this.shut) { this.lost += 1; return; }
     if (this.broken || this.rotating || this.backlog.length > 0) { this.enqueue(line); return; }
     if (this.needsRotation(Buffer.byteLength(line))) { this.enqueue(line); this.rotate(); return; }
     this.put(line);
@@ -130,7 +130,7 @@ export class AuditFileTransport extends LineTransport {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer || this.closed) return;
+    if (this.retryTimer || this.shut) return;
     const base = this.o.retryMs ?? 1000;
     const delay = Math.min(this.o.retryMaxMs ?? 30_000, base * 2 ** Math.min(this.attempts, 10));
     this.attempts += 1;
@@ -217,7 +217,7 @@ export class AuditFileTransport extends LineTransport {
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = undefined; }
     if (this.broken) await this.reopen();
     await this.whenIdle();
-    this.closed = true;
+    this.shut = true;
     this.lost += this.failed.length + this.backlog.length;
     this.failed = [];
     this.backlog = [];

@@ -18,9 +18,9 @@ export interface LineInfo {
   readonly line: string;
 }
 
-type TransportCtor = typeof winston.transport;
-// winston exports the class at runtime as `Transport`; its typings name it `transport`.
-const TransportStream = (winston as unknown as { Transport: TransportCtor }).Transport;
+type TransportInstance = winston.Logger['transports'][number];
+// winston exports the winston-transport class at runtime as `Transport` (its typings only re-export the module).
+const TransportStream = (winston as unknown as { Transport: new (opts?: object) => TransportInstance }).Transport;
 
 /**
  * Base of every audit output. Subclasses implement writeLine (never blocking: queue and return) and flush

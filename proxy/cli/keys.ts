@@ -99,6 +99,7 @@ export async function runHashKey(argv: string[], io: CliIo = defaultIo()): Promi
     io.stderr.write(`hash-key: the key is read from stdin, not from arguments (got ${argv.length} argument(s))\n\n${HASH_USAGE}`);
     return 2;
   }
+  if ((io.stdin as { isTTY?: boolean }).isTTY) io.stderr.write('Paste the key, then press Enter and Ctrl-D:\n');
   const key = (await readAll(io.stdin)).replace(/\s+$/, '');
   if (key === '') {
     io.stderr.write(`hash-key: no key on stdin; pipe one in, e.g. printf '%s' "$KEY" | lollms-guard hash-key\n`);

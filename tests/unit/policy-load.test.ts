@@ -108,7 +108,7 @@ test('unknown keys without a close match list what is allowed; keys in inline ar
   const ps = problemsOf([f]);
   assert.match(withPath(ps, 'server.zzzzzz').message, /^unknown key "zzzzzz"; allowed here: host, port, /);
   const inline = withPath(ps, 'security.tls.client.identities.0.rol');
-  assert.deepEqual([inline.line, inline.col], [6, 14]);
+  assert.deepEqual([inline.line, inline.col], [6, 15]);
   assert.match(inline.message, /did you mean "role"\?/);
 });
 
@@ -130,6 +130,13 @@ test('semantic checks: roles, duplicate digests, CORS wildcard with credentials,
   loadPolicy([toml('[security.authorization]\nenable_rbac = false\ndefault_role = "guest"\n')], {});
 });
 
+test('user_id_pattern must also compile with the "u" flag the validation stage uses', () => {
+  const ps = problemsOf([toml("[security.validation]\nuser_id_pattern = '^\\_+$'\n")]);
+  assert.equal(ps.length, 1);
+  assert.equal(ps[0].line, 2);
+  assert.match(ps[0].message, /not valid in Unicode mode/);
+});
+
 test('overlays: tables merge key by key, arrays (of tables too) and scalars replace, origins follow', () => {
   const base = fx('overlay-base.toml'), prod = fx('overlay-prod.toml');
   const p = loadPolicy([base, prod], {});
@@ -148,7 +155,7 @@ test('overlays: tables merge key by key, arrays (of tables too) and scalars repl
   // a required key missing in the later file is reported there, not in the replaced array of the base
   const broken = toml('[[security.authentication.keys]]\nid = "no-digest"\n');
   const ps = problemsOf([base, broken]);
-  assert.equal(formatProblem(ps[0]), `${broken}:1:1 security.authentication.keys.0.sha256: missing required key "sha256"; add it (the 64 hex digits printed by \`lollms-guard hash-key\` (or \`gen-key\`))`);
+  assert.equal(formatProblem(ps[0]), `${broken}:1:1 security.authentication.keys.0.sha256: missing required key "sha256"; add it (the 64 hex digits printed by \`lollms-guard hash-key\` or \`gen-key\`)`);
 });
 
 test('deepMerge does not modify its inputs', () => {

@@ -1,0 +1,150 @@
+// Static facts about a parsed pattern: lengths, re-emitted source and the hold-back ("could still become a match") regex.
+import type { Node } from './parse.js';
+
+/** Source of `node`; capture groups stay capturing only when `keepCaptures`. */
+export function toSource(node: Node, keepCaptures = false): string {
+  switch (node.t) {
+    case 'char': return node.raw;
+    case 'seq': return node.items.map((n) => toSource(n, keepCaptures)).join('');
+    case 'alt': return node.alts.map((n) => toSource(n, keepCaptures)).join('|');
+    case 'group': return `(${keepCaptures && node.capture ? '' : '?:'}${toSource(node.node, keepCaptures)})`;
+    case 'rep': return wrap(toSource(node.node, keepCaptures), node.node) + quant(node.min, node.max) + (node.lazy ? '?' : '');
+    case 'assert': return node.kind === 'b' ? '\\b' : node.kind === 'B' ? '\\B' : node.kind;
+    case 'look': return `(?${node.ahead ? '' : '<'}${node.neg ? '!' : '='}${toSource(node.node, keepCaptures)})`;
+    case 'backref': return node.raw;
+  }
+}
+
+function quant(min: number, max: number): string {
+  if (min === 0 && max === Infinity) return '*';
+  if (min === 1 && max === Infinity) return '+';
+  if (min === 0 && max === 1) return '?';
+  if (min === max) return `{${min}}`;
+  return `{${min},${max === Infinity ? '' : max}}`;
+}
+
+function wrap(src: string, node: Node): string {
+  return node.t === 'char' || node.t === 'group' ? src : `(?:${src})`;
+}
+
+/** Shortest string length the node can match. */
+export function minLen(node: Node): number {
+  switch (node.t) {
+    case 'char': return 1;
+    case 'seq': return node.items.reduce((s, n) => s + minLen(n), 0);
+    case 'alt': return Math.min(...node.alts.map(minLen));
+    case 'group': return minLen(node.node);
+    case 'rep': return node.min * minLen(node.node);
+    default: return 0;
+  }
+}
+
+/** Longest string length the node can match (Infinity when unbounded). */
+export function maxLen(node: Node): number {
+  switch (node.t) {
+    case 'char': return 1;
+    case 'seq': return node.items.reduce((s, n) => s + maxLen(n), 0);
+    case 'alt': return Math.max(...node.alts.map(maxLen));
+    case 'group': return maxLen(node.node);
+    case 'rep': {
+      const inner = maxLen(node.node);
+      return inner === 0 || node.max === 0 ? 0 : node.max * inner;
+    }
+    case 'backref': return Infinity;
+    default: return 0;
+  }
+}
+
+/**
+ * Regex source that matches, anchored at the end of the input, every non-empty text that is a
+ * prefix of some match of `node` (complete matches included). Unbounded repeats are capped at
+ * `cap` characters so the result only ever matches a bounded suffix.
+ */
+export function holdSource(node: Node, cap: number): string {
+  return F(node, cap);
+}
+
+function F(node: Node, cap: number): string {
+  switch (node.t) {
+    case 'char': return `(?:${node.raw})?$`;
+    case 'group': return F(node.node, cap);
+    case 'alt': return `(?:${node.alts.map((n) => F(n, cap)).join('|')})`;
+    case 'seq': return seqF(node.items, 0, cap);
+    case 'rep': {
+      if (node.node.t === 'char') return `${node.node.raw}{0,${Math.min(node.max, cap)}}$`;
+      const per = Math.max(1, minLen(node.node));
+      const count = node.max === Infinity ? Math.ceil(cap / per) : node.max;
+      const inner = toSource(node.node);
+      const before = count - 1 > 0 ? `(?:${inner}){0,${count - 1}}` : '';
+      return `${before}${F(node.node, cap)}`;
+    }
+    case 'assert': return node.kind === '$' ? '$' : `(?:${toSource(node)})?$`;
+    case 'look': return node.ahead ? '$' : `${toSource(node)}$`;
+    case 'backref': throw new Error('back-references cannot be held back');
+  }
+}
+
+function seqF(items: Node[], i: number, cap: number): string {
+  if (i === items.length) return '$';
+  const item = items[i];
+  const rest = seqF(items, i + 1, cap);
+  if (item.t === 'look' && item.ahead) {
+    // Text that could still complete the look-ahead waits; otherwise the assertion is decided now.
+    return `(?:(?=${F(item.node, cap)})[\\s\\S]*$|${toSource(item)}${rest})`;
+  }
+  return `(?:${F(item, cap)}|${toSource(item)}${rest})`;
+}
+
+/** Replaces every unbounded repeat by an upper bound of `cap` repetitions. */
+export function capRepeats(node: Node, cap: number): Node {
+  switch (node.t) {
+    case 'seq': return { t: 'seq', items: node.items.map((n) => capRepeats(n, cap)) };
+    case 'alt': return { t: 'alt', alts: node.alts.map((n) => capRepeats(n, cap)) };
+    case 'group': return { ...node, node: capRepeats(node.node, cap) };
+    case 'look': return { ...node, node: capRepeats(node.node, cap) };
+    case 'rep': return { ...node, node: capRepeats(node.node, cap), max: Math.min(node.max, Math.max(cap, node.min)) };
+    default: return node;
+  }
+}
+
+/** Flattens groups-without-capture and nested sequences into one item list. */
+export function topItems(node: Node): Node[] {
+  if (node.t === 'group') return topItems(node.node);
+  if (node.t === 'seq') return node.items.flatMap((n) => (n.t === 'group' && n.node.t === 'seq' ? topItems(n) : [n]));
+  return [node];
+}
+
+/** The single code unit a char node stands for, or null when it is a class. */
+export function singleCode(node: Node): number | null {
+  if (node.t !== 'char' || node.set.neg) return null;
+  const r = node.set.ranges;
+  return r.length === 2 && r[0] === r[1] ? r[0] : null;
+}
+
+export interface Anchor { literal: string; leftMax: number; rightMax: number }
+
+/**
+ * A literal that every match contains, with how far a match can reach left and right of it.
+ * Used to run a pattern only near the literal's occurrences. Null when there is none.
+ */
+export function requiredLiteral(node: Node, caseInsensitive: boolean): Anchor | null {
+  const items = topItems(node);
+  let best: { from: number; to: number; score: number } | null = null;
+  for (let i = 0; i < items.length; i++) {
+    let j = i;
+    while (j < items.length && singleCode(items[j]) !== null) j++;
+    if (j > i) {
+      const lit = items.slice(i, j).map((n) => String.fromCharCode(singleCode(n)!)).join('');
+      if (!(caseInsensitive && /[A-Za-z]/.test(lit))) {
+        const score = lit.length * 4 - (/^[\s.,\-_:/]$/.test(lit) ? 3 : 0);
+        if (!best || score > best.score) best = { from: i, to: j, score };
+      }
+      i = j;
+    }
+  }
+  if (!best) return null;
+  const literal = items.slice(best.from, best.to).map((n) => String.fromCharCode(singleCode(n)!)).join('');
+  const leftMax = items.slice(0, best.from).reduce((s, n) => s + maxLen(n), 0);
+  const rightMax = items.slice(best.to).reduce((s, n) => s + maxLen(n), 0);
+  return { literal, leftMax, rightMax };
+}

@@ -1,0 +1,25 @@
+// The audit module's public API: the only place that knows winston (see docs/audit.md).
+import { requestFacts } from './facts.js';
+import { buildRecord, type AuditFormat, type AuditRecord } from './records.js';
+import type { RecordMeta, RequestEnd } from './types.js';
+import type { RequestContext } from '../context.js';
+
+export type {
+  AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, EventOutcome, RecordMeta, RequestEnd,
+  SecurityEvent, Severity, Verdict,
+} from './types.js';
+export { createAuditLogger, LEVELS, type AuditOptions } from './logger.js';
+export { ACTIONS, classOfCode, type ActionDefaults } from './actions.js';
+export { requestFacts, eventFacts, decidingDecision, verdictOf, safeDetails, isSecretKey } from './facts.js';
+export { buildEcsRecord, buildJsonRecord, buildRecord, ECS_VERSION, type AuditFormat, type AuditRecord } from './records.js';
+export { createAnonymizer, pseudonym } from './anonymize.js';
+export { HashChain, GENESIS, linkHash, loadHead, saveHead, splitChain, STATE_FILE, type ChainHead } from './chain.js';
+export { verifyAuditFiles, type VerifyResult, type VerifyProblem } from './verify.js';
+export { listAuditFiles, archiveName } from './rotation.js';
+export { LineTransport, StreamTransport, type TransportProblem } from './transports.js';
+export { AuditFileTransport, type FileTransportOptions } from './file-transport.js';
+
+/** The line a request would produce (no chain, no anonymize): for `explain` and docs. */
+export function buildRequestRecord(format: AuditFormat, ctx: RequestContext, res: RequestEnd, meta: RecordMeta): AuditRecord {
+  return buildRecord(format, requestFacts(ctx, res), meta);
+}

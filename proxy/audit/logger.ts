@@ -1,0 +1,227 @@
+// createAuditLogger: the per-line pipeline facts → anonymize → record → chain → serialise → winston transports.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import winston from 'winston';
+import type { RequestContext } from '../context.js';
+import { classOfCode } from './actions.js';
+import { createAnonymizer, type Anonymizer } from './anonymize.js';
+import { HashChain, STATE_FILE, loadHead, saveHead } from './chain.js';
+import { eventFacts, requestFacts } from './facts.js';
+import { AuditFileTransport } from './file-transport.js';
+import { buildRecord, type AuditRecord } from './records.js';
+import { StreamTransport, type LineTransport, type TransportProblem } from './transports.js';
+import type {
+  AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, RecordMeta, RequestEnd, SecurityEvent, Severity,
+} from './types.js';
+
+/** winston levels, most severe first; a line is written when its level is at or above `[logging.security] level`. */
+export const LEVELS: Readonly<Record<Severity, number>> = Object.freeze({ error: 0, warning: 1, info: 2, debug: 3 });
+
+export interface AuditOptions {
+  readonly mode: AuditMode;
+  readonly policyHash: string;
+  /** `[server] state_dir`: where the chain head is kept. */
+  readonly stateDir: string;
+  /** Base for relative file_path and state_dir (default process.cwd()). */
+  readonly cwd?: string;
+  /** `[security] audit_level` (default normal). */
+  readonly auditLevel?: AuditLevel;
+  /** Environment to read hash_chain_key_env and secret values from (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where output = stdout|both writes (default process.stdout). */
+  readonly stdout?: NodeJS.WritableStream;
+  /** Env var names whose values must never appear in a line (pass upstream.api_key_env); default ["LOLLMS_API_KEY"]. */
+  readonly secretEnvNames?: readonly string[];
+  readonly version?: string;
+  readonly hostname?: string;
+  /** Retry delay after a write error (tests shorten it). */
+  readonly retryMs?: number;
+}
+
+const MB = 1024 * 1024;
+const MIN_SECRET = 8;
+
+class DisabledAuditLogger implements AuditLogger {
+  readonly linesWritten = 0;
+  readonly errors = 0;
+  readonly lost = 0;
+  readonly warnings: readonly string[] = [];
+  request(): void {}
+  event(): void {}
+  healthy(): boolean { return true; }
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+class WinstonAuditLogger implements AuditLogger {
+  linesWritten = 0;
+  private internalErrors = 0;
+  private closing?: Promise<void>;
+  private readonly seen = new WeakSet<RequestContext>();
+  private readonly logger: winston.Logger;
+  private readonly transports: LineTransport[] = [];
+  private readonly anonymize?: Anonymizer;
+  private readonly chain?: HashChain;
+  private readonly stateFile: string;
+  private readonly secrets: string[];
+  private readonly hostname: string;
+  private readonly level: AuditLevel;
+  private headTimer?: NodeJS.Timeout;
+  private headSave: Promise<void> = Promise.resolve();
+  readonly warnings: string[] = [];
+
+  constructor(private readonly s: AuditSection, private readonly o: AuditOptions) {
+    const cwd = o.cwd ?? process.cwd();
+    const env = o.env ?? process.env;
+    const filePath = resolve(cwd, s.file_path);
+    this.stateFile = join(resolve(cwd, o.stateDir), STATE_FILE);
+    this.level = o.auditLevel ?? 'normal';
+    this.hostname = o.hostname ?? osHostname();
+    const keyText = env[s.hash_chain_key_env];
+    const key = keyText ? Buffer.from(keyText, 'utf8') : undefined;
+    const names = [s.hash_chain_key_env, s.http.token_env, ...(o.secretEnvNames ?? ['LOLLMS_API_KEY'])];
+    this.secrets = [...new Set(names.map((n) => env[n] ?? '').filter((v) => v.length >= MIN_SECRET))];
+
+    const toFile = s.output !== 'stdout';
+    if (s.output === 'http') {
+      this.warnings.push(`audit: output = "http" is not implemented yet; writing to ${filePath} instead`);
+    }
+    if (s.anonymize) {
+      if (!key) this.warnings.push(`audit: anonymize without ${s.hash_chain_key_env}: pseudonyms use a random key and change at each restart`);
+      this.anonymize = createAnonymizer(key ?? randomBytes(32));
+    }
+    if (s.hash_chain) {
+      if (!key) this.warnings.push(`audit: ${s.hash_chain_key_env} is not set: the hash chain is plain SHA-256 (detects edits, not forgery)`);
+      this.chain = new HashChain(key, loadHead(this.stateFile, toFile ? filePath : undefined));
+    }
+
+    const report = (p: TransportProblem): void => this.onProblem(p);
+    if (toFile) {
+      this.transports.push(new AuditFileTransport({
+        path: filePath, maxBytes: Math.max(1, Math.floor(s.max_size_mb * MB)), compress: s.compress,
+        maxAgeDays: s.max_age_days, report, ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+      }));
+    }
+    if (s.output === 'stdout' || s.output === 'both') this.transports.push(new StreamTransport(o.stdout ?? process.stdout, report));
+
+    this.logger = winston.createLogger({
+      levels: { ...LEVELS },
+      level: 'debug',
+      format: winston.format((info) => info)(),
+      transports: this.transports,
+      exitOnError: false,
+    });
+    this.logger.on('error', () => { this.internalErrors += 1; });
+  }
+
+  get errors(): number {
+    return this.internalErrors + this.transports.reduce((n, t) => n + t.errors, 0);
+  }
+
+  get lost(): number {
+    return this.transports.reduce((n, t) => n + t.lost, 0);
+  }
+
+  healthy(): boolean {
+    return this.transports.every((t) => t.isHealthy());
+  }
+
+  private on(cls: EventClass | undefined): boolean {
+    return cls === 'system' || (cls !== undefined && this.s.events[cls]);
+  }
+
+  request(ctx: RequestContext, res: RequestEnd): void {
+    if (this.closing || this.seen.has(ctx)) return;
+    this.seen.add(ctx);
+    try {
+      let f = requestFacts(ctx, res);
+      const denialClass = f.verdict === 'deny' ? classOfCode(f.code ?? f.decisions?.find((d) => d.outcome === 'deny')?.code) : undefined;
+      const redacted = (f.redactions?.length ?? 0) > 0;
+      const wanted = this.s.events.requests || this.on(denialClass) || (redacted && this.s.events.redactions);
+      if (!wanted) return;
+      if (redacted && !this.s.events.redactions) f = { ...f, redactions: undefined };
+      this.emit(f);
+    } catch {
+      this.internalErrors += 1;
+    }
+  }
+
+  event(e: SecurityEvent): void {
+    if (this.closing) return;
+    try {
+      const f = eventFacts(e);
+      if (this.on(f.eventClass)) this.emit(f);
+    } catch {
+      this.internalErrors += 1;
+    }
+  }
+
+  /** The per-line pipeline. Synchronous up to the transport, so chain order is call order. */
+  private emit(facts: AuditFacts): void {
+    if (LEVELS[facts.severity] > LEVELS[this.s.level]) return;
+    const f = this.anonymize ? this.anonymize(facts) : facts;
+    const meta: RecordMeta = {
+      mode: this.o.mode, policyHash: this.o.policyHash, level: this.level, hostname: this.hostname,
+      eventId: randomUUID(), ...(this.o.version !== undefined ? { version: this.o.version } : {}),
+    };
+    const rec = buildRecord(this.s.format, f, meta);
+    let line: string;
+    if (this.chain) {
+      const holder = (this.s.format === 'ecs' ? rec.lollms_guard : rec) as AuditRecord;
+      holder.seq = this.chain.nextSeq();
+      line = this.chain.close(this.scrub(JSON.stringify(rec)), this.s.format === 'ecs' ? 2 : 1);
+      this.scheduleHeadSave();
+    } else {
+      line = this.scrub(JSON.stringify(rec));
+    }
+    this.linesWritten += 1;
+    this.logger.log({ level: facts.severity, message: '', line });
+  }
+
+  /** Last defence: a known secret value never leaves, whatever a caller put in a field. */
+  private scrub(body: string): string {
+    let out = body;
+    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  private onProblem(p: TransportProblem): void {
+    if (this.closing) return;
+    if (p.kind === 'failure') {
+      this.event({ action: 'audit_write_failure', reason: `audit ${p.transport} output failed`, code: p.code, details: { transport: p.transport } });
+    } else if (p.kind === 'recovered') {
+      this.event({ action: 'audit_recovered', details: { transport: p.transport, lost: p.lost ?? 0, failed_writes: p.failedWrites ?? 0 } });
+    }
+  }
+
+  private scheduleHeadSave(): void {
+    if (this.headTimer) return;
+    this.headTimer = setTimeout(() => { this.headTimer = undefined; this.saveHeadNow(); }, 1000);
+    this.headTimer.unref();
+  }
+
+  private saveHeadNow(): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return Promise.resolve();
+    this.headSave = this.headSave.then(() => saveHead(this.stateFile, chain.head())).catch(() => { this.internalErrors += 1; });
+    return this.headSave;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const finished = once(this.logger, 'finish').catch(() => undefined);
+      this.logger.end();
+      await finished;
+      await Promise.all(this.transports.map((t) => t.flush()));
+      if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = undefined; }
+      await this.saveHeadNow();
+    })();
+    return this.closing;
+  }
+}
+
+/** The audit logger for one `[logging.security]` section; `enabled = false` gives one that writes nothing. */
+export function createAuditLogger(section: AuditSection, opts: AuditOptions): AuditLogger {
+  return section.enabled ? new WinstonAuditLogger(section, opts) : new DisabledAuditLogger();
+}
