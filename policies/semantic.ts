@@ -1,7 +1,6 @@
 // Policy checks the JSON Schema cannot express (URLs, CIDRs, roles, routes, regexes, duplicates) and start-up warnings.
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
-import { API_KEY_ENV } from './env.js';
 
 /** A finding at a policy path; load.ts turns it into a located problem. */
 export interface Finding { readonly path: (string | number)[]; readonly message: string }
@@ -61,15 +60,22 @@ function checkUrl(path: (string | number)[], url: unknown, what: string, example
   return [{ path, message: `${what} ${show(url)} is not an http(s) URL with a host; write it like ${show(example)}` }];
 }
 
+/** Same grammar as authorization.ts compileRoute: "*", or "METHOD[,METHOD] /path-glob" (METHOD an HTTP method or *). */
 function checkRoute(path: (string | number)[], route: unknown): Finding[] {
-  if (typeof route !== 'string' || route === '*') return [];
-  const parts = route.trim().split(/\s+/);
-  const [method, p] = parts;
-  const methodOk = method === '*' || HTTP_METHODS.has(method);
-  if (parts.length === 2 && methodOk && p.startsWith('/')) return [];
-  const hint = parts.length === 2 && HTTP_METHODS.has(method.toUpperCase()) && !methodOk
-    ? `write the method in capitals: "${method.toUpperCase()} ${p}"`
-    : 'write "METHOD /path" (METHOD an HTTP method or *, path starting with "/"), or "*" for everything';
+  if (typeof route !== 'string' || route.trim() === '*') return [];
+  const t = route.trim();
+  const sp = t.indexOf(' ');
+  const methods = sp < 0 ? [] : t.slice(0, sp).split(',').map((m) => m.trim().toUpperCase());
+  const p = sp < 0 ? t : t.slice(sp + 1).trim();
+  const badMethod = methods.find((m) => m !== '*' && !HTTP_METHODS.has(m));
+  const pathOk = p.startsWith('/') || p === '*';
+  if (sp >= 0 && badMethod === undefined && pathOk) return [];
+  let hint = 'write "METHOD /path" (METHOD an HTTP method or *, path starting with "/"), or "*" for everything';
+  if (sp < 0 && pathOk) hint = `name the method: "* ${p}" for any method, or e.g. "GET ${p}"`;
+  else if (badMethod !== undefined) {
+    const near = didYouMean(badMethod, [...HTTP_METHODS]);
+    hint = `unknown method ${show(badMethod)}${near ? `; did you mean ${show(near)}?` : `; use one of ${[...HTTP_METHODS].join(', ')} or *`}`;
+  }
   return [{ path, message: `invalid route ${show(route)}; ${hint}` }];
 }
 
@@ -113,7 +119,8 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
     if (typeof t === 'string' && !isIpOrCidr(t)) out.push({ path: ['server', 'trust_proxy', i], message: `${show(t)} is not an IP address or CIDR; write e.g. "10.0.0.0/8", "192.168.1.10" or "fd00::/8"` });
   });
   const roles = obj(authz.roles);
-  const roleNames = Object.keys(roles);
+  // authorization.ts adds an allow-everything "admin" role when the policy defines none
+  const roleNames = [...new Set([...Object.keys(roles), 'admin'])];
   if (authz.enable_rbac !== false) {
     out.push(...roleProblem(['security', 'authorization', 'default_role'], authz.default_role, roleNames, 'default_role'));
     arr(auth.keys).forEach((k, i) => out.push(...roleProblem(['security', 'authentication', 'keys', i, 'role'], obj(k).role, roleNames, 'role')));
@@ -165,10 +172,6 @@ export function policyWarnings(p: Record<string, unknown>, env: NodeJS.ProcessEn
   const rl = obj(sec.rate_limiting);
   if (rl.enabled !== false && rl.store === 'redis' && typeof rl.redis_url_env === 'string' && !env[rl.redis_url_env]) {
     w.push(`security.rate_limiting.store = "redis" but ${rl.redis_url_env} is not set`);
-  }
-  const authz = obj(sec.authorization);
-  if (env[API_KEY_ENV] && authz.enable_rbac !== false && !Object.keys(obj(authz.roles)).includes('admin')) {
-    w.push(`${API_KEY_ENV} is set but no role "admin" is defined: that key will be denied every route`);
   }
   return w;
 }

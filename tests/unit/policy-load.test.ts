@@ -83,8 +83,8 @@ test('every problem is collected, each with file:line:col, key path, bad value a
   assert.deepEqual([withPath(ps, 'server.trust_proxy.1').line, withPath(ps, 'server.trust_proxy.1').col], [5, 30]);
   assert.equal(withPath(ps, 'server.trust_proxy.2').col, 45);
   assert.match(withPath(ps, 'upstream.url').message, /"ftp:\/\/files.example.com" is not an http\(s\) URL/);
-  assert.match(withPath(ps, 'security.authorization.roles.user.allow.1').message, /"GET \/v1\/models"/);
-  assert.match(withPath(ps, 'security.authorization.roles.user.allow.2').message, /METHOD \/path/);
+  assert.match(withPath(ps, 'security.authorization.roles.user.allow.1').message, /unknown method "GTE"; did you mean "GET"\?/);
+  assert.match(withPath(ps, 'security.authorization.roles.user.allow.2').message, /"\* \/v1\/embeddings" for any method/);
   assert.match(withPath(ps, 'security.information_disclosure.patterns.broken').message, /not a valid JavaScript regular expression/);
   assert.equal(withPath(ps, 'security.validation.user_id_pattern').line, 41);
   assert.equal(ps.length, 14, all.join('\n'));
@@ -128,6 +128,11 @@ test('semantic checks: roles, duplicate digests, CORS wildcard with credentials,
   assert.match(ps[0].message, /"guest" is not defined .*use one of: user, admin/);
   assert.equal(ps[2].line, 13);
   loadPolicy([toml('[security.authorization]\nenable_rbac = false\ndefault_role = "guest"\n')], {});
+  // the runtime's route grammar (method lists, any case) and its implicit "admin" role are accepted
+  loadPolicy([toml([
+    '[security.authorization.roles.user]', 'allow = ["GET,POST /v1/*", "get /v1/models", "* /api/**"]',
+    '[[security.authentication.keys]]', 'id = "root"', `sha256 = "${digest}"`, 'role = "admin"', '',
+  ].join('\n'))], {});
 });
 
 test('user_id_pattern must also compile with the "u" flag the validation stage uses', () => {

@@ -1,0 +1,203 @@
+// A linear-time matcher (Thompson NFA, Pike-style simulation) for operator-supplied patterns; works on streams.
+import { foldCase, normalize, type CharSet, type Node } from './parse.js';
+
+const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
+const A_BOL = 0, A_EOL = 1, A_WORD = 2, A_NOTWORD = 3;
+
+export class PatternTooLargeError extends Error {}
+
+interface Matcher { ascii: Uint32Array; ranges: number[]; neg: boolean }
+
+/** A compiled NFA. */
+export interface Program {
+  op: number[]; a: number[]; b: number[];
+  sets: Matcher[]; start: number;
+  /** Bit i set when ASCII code i can begin a match (non-ASCII always may). */
+  first: Uint32Array;
+}
+
+function matcher(set: CharSet, ci: boolean): Matcher {
+  const ranges = ci ? foldCase(normalize(set.ranges)) : set.ranges;
+  const ascii = new Uint32Array(4);
+  for (let i = 0; i < ranges.length; i += 2) {
+    for (let c = ranges[i]; c <= Math.min(ranges[i + 1], 127); c++) ascii[c >> 5] |= 1 << (c & 31);
+  }
+  return { ascii, ranges, neg: set.neg };
+}
+
+function has(m: Matcher, c: number): boolean {
+  let inside: boolean;
+  if (c < 128) inside = (m.ascii[c >> 5] & (1 << (c & 31))) !== 0;
+  else {
+    inside = false;
+    const r = m.ranges;
+    for (let i = 0; i < r.length; i += 2) if (c >= r[i] && c <= r[i + 1]) { inside = true; break; }
+  }
+  return inside !== m.neg;
+}
+
+/** Compiles an AST (no look-arounds, no back-references) to an NFA of at most `limit` states. */
+export function compileNfa(ast: Node, ci: boolean, limit = 20000): Program {
+  const op: number[] = [], a: number[] = [], b: number[] = [];
+  const sets: Matcher[] = [];
+  const add = (o: number, x: number, y: number): number => {
+    if (op.length >= limit) throw new PatternTooLargeError(`pattern needs more than ${limit} automaton states`);
+    op.push(o); a.push(x); b.push(y);
+    return op.length - 1;
+  };
+  const comp = (node: Node, next: number): number => {
+    switch (node.t) {
+      case 'char': sets.push(matcher(node.set, ci)); return add(CHAR, sets.length - 1, next);
+      case 'seq': { let s = next; for (let i = node.items.length - 1; i >= 0; i--) s = comp(node.items[i], s); return s; }
+      case 'alt': {
+        let s = comp(node.alts[node.alts.length - 1], next);
+        for (let i = node.alts.length - 2; i >= 0; i--) s = add(SPLIT, comp(node.alts[i], next), s);
+        return s;
+      }
+      case 'group': return comp(node.node, next);
+      case 'rep': {
+        let s = next;
+        if (node.max === Infinity) {
+          const loop = add(SPLIT, -1, next);
+          a[loop] = comp(node.node, loop);
+          s = loop;
+        } else {
+          for (let i = 0; i < node.max - node.min; i++) s = add(SPLIT, comp(node.node, s), next);
+        }
+        for (let i = 0; i < node.min; i++) s = comp(node.node, s);
+        return s;
+      }
+      case 'assert': {
+        const k = node.kind === '^' ? A_BOL : node.kind === '$' ? A_EOL : node.kind === 'b' ? A_WORD : A_NOTWORD;
+        return add(ASSERT, k, next);
+      }
+      default: throw new Error(`unsupported in the linear engine: ${node.t}`);
+    }
+  };
+  const match = add(MATCH, 0, 0);
+  const start = comp(ast, match);
+  const first = new Uint32Array(4);
+  const seen = new Set<number>();
+  const stack = [start];
+  while (stack.length) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    if (op[s] === SPLIT) stack.push(a[s], b[s]);
+    else if (op[s] === ASSERT) stack.push(b[s]);
+    else if (op[s] === CHAR) {
+      const m = sets[a[s]];
+      for (let c = 0; c < 128; c++) if (has(m, c)) first[c >> 5] |= 1 << (c & 31);
+    } else first.fill(0xffffffff);
+  }
+  return { op, a, b, sets, start, first };
+}
+
+const isWord = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isEol = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+
+/**
+ * Simulates the NFA over text fed in pieces. Reports the union of all match spans (absolute
+ * offsets); a match is credited at most `cap` characters back from its end, which bounds memory
+ * and hold-back. Runs in O(text length x states).
+ */
+export class NfaScanner {
+  private cur: number[] = [];
+  private curStart: number[] = [];
+  private nxt: number[] = [];
+  private nxtStart: number[] = [];
+  private readonly mark: Int32Array;
+  private gen = 1;
+  private readonly stack: number[] = [];
+  private readonly clist: number[] = [];
+  private readonly cstart: number[] = [];
+  pos = 0;
+  private prev = -1;
+  /** Pairs [start, end) of matched text, in discovery order. */
+  spans: number[] = [];
+
+  constructor(private readonly prog: Program, private readonly cap: number) {
+    this.mark = new Int32Array(prog.op.length);
+  }
+
+  reset(pos: number, prevCode: number): void {
+    this.cur.length = 0; this.curStart.length = 0;
+    this.pos = pos; this.prev = prevCode; this.spans.length = 0;
+  }
+
+  /** Earliest start of a partial match still alive, or Infinity. */
+  minLiveStart(): number {
+    return this.cur.length ? this.curStart[0] : Infinity;
+  }
+
+  /** Consumes text[from, to). */
+  feed(text: string, from = 0, to = text.length): void {
+    const first = this.prog.first;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (this.cur.length === 0 && c < 128 && (first[c >> 5] & (1 << (c & 31))) === 0) {
+        this.prev = c; this.pos++;
+        continue;
+      }
+      this.closure(c);
+      this.step(c);
+      this.prev = c; this.pos++;
+    }
+  }
+
+  /** Ends the input: `nextCode` is the character after it (-1 for none). Drops live threads. */
+  finish(nextCode = -1): void {
+    this.closure(nextCode);
+    this.cur.length = 0; this.curStart.length = 0;
+  }
+
+  private closure(next: number): void {
+    const { op, a, b } = this.prog;
+    const gen = ++this.gen;
+    const mark = this.mark, stack = this.stack, clist = this.clist, cstart = this.cstart;
+    clist.length = 0; cstart.length = 0;
+    const p = this.pos;
+    this.cur.push(this.prog.start);
+    this.curStart.push(p);
+    for (let t = 0; t < this.cur.length; t++) {
+      const start = this.curStart[t];
+      stack.push(this.cur[t]);
+      while (stack.length) {
+        const s = stack.pop()!;
+        if (mark[s] === gen) continue;
+        mark[s] = gen;
+        switch (op[s]) {
+          case CHAR: clist.push(s); cstart.push(start); break;
+          case SPLIT: stack.push(b[s], a[s]); break;
+          case MATCH: if (p > start) this.spans.push(start, p); break;
+          case ASSERT: {
+            const k = a[s];
+            const ok = k === A_BOL ? this.prev < 0 || isEol(this.prev)
+              : k === A_EOL ? next < 0 || isEol(next)
+                : (this.prev >= 0 && isWord(this.prev)) !== (next >= 0 && isWord(next)) ? k === A_WORD : k === A_NOTWORD;
+            if (ok) stack.push(b[s]);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  private step(c: number): void {
+    const { a, b, sets } = this.prog;
+    const nxt = this.nxt, nxtStart = this.nxtStart;
+    nxt.length = 0; nxtStart.length = 0;
+    const floor = this.pos + 1 - this.cap;
+    for (let i = 0; i < this.clist.length; i++) {
+      const s = this.clist[i];
+      if (has(sets[a[s]], c)) {
+        nxt.push(b[s]);
+        const st = this.cstart[i];
+        nxtStart.push(st < floor ? floor : st);
+      }
+    }
+    this.nxt = this.cur; this.nxtStart = this.curStart;
+    this.cur = nxt; this.curStart = nxtStart;
+  }
+}
