@@ -1,7 +1,9 @@
 // The running proxy: listener, the current policy app (swapped atomically on reload), shutdown, shared state.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { loadPolicy } from '../policies/load.js';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { loadPolicy, PolicyError, formatProblem } from '../policies/load.js';
 import type { CompiledPolicy } from '../policies/compiled.js';
 import { LockoutTable, type AuthEvent } from '../policies/auth.js';
 import { createAuditLogger } from './audit/index.js';
@@ -19,6 +21,18 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Operator messages (stderr by default). */
   readonly say?: (line: string) => void;
+  /** Watch the policy files and reload on change (default true). */
+  readonly watch?: boolean;
+  /** Told after each reload attempt (metrics). */
+  readonly onReload?: (ok: boolean, hash: string) => void;
+}
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  /** file:line:col messages of an invalid policy. */
+  readonly problems?: string[];
+  /** Keys that changed but only take effect after a restart (listen address and port...). */
+  readonly restartNeeded?: string[];
 }
 
 export interface RunningServer {
@@ -27,7 +41,7 @@ export interface RunningServer {
   readonly policy: () => CompiledPolicy;
   readonly audit: () => AuditLogger;
   /** Re-reads the policy files; an invalid policy changes nothing. */
-  reload(): Promise<{ ok: boolean; problems?: string[] }>;
+  reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight answers finish up to the grace period, flushes the audit. */
   close(): Promise<void>;
 }
@@ -42,6 +56,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const env = opts.env ?? process.env;
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const files = [...opts.files];
+  const onReload = opts.onReload;
   const first = loadPolicy(files, env);
   for (const w of first.warnings) say(`lollms-guard: warning: ${w}`);
   const cb = first.raw.upstream.circuit_breaker;
@@ -124,35 +139,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = typeof addr === 'object' && addr ? addr.port : p.port;
   const host = p.host.includes(':') ? `[${p.host}]` : p.host;
   const url = `http://${host}:${port}`;
+  const watchers = opts.watch === false ? [] : watchFiles(files, () => {
+    void reload().then((r) => {
+      if (r.ok) say(`lollms-guard: policy reloaded${r.restartNeeded?.length ? `; restart to apply: ${r.restartNeeded.join(', ')}` : ''}`);
+      else {
+        for (const p of r.problems ?? []) say(p);
+        say('lollms-guard: reload refused, still serving the previous policy');
+      }
+    });
+  });
 
   return {
     url,
     port,
     policy: () => gen.papp.policy,
     audit: () => gen.audit,
-    async reload() {
-      let next: CompiledPolicy;
-      try {
-        next = loadPolicy(files, env);
-      } catch (e) {
-        const problems = (e as { problems?: unknown[] }).problems?.map(String) ?? [(e as Error).message];
-        gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy', details: { problems: problems.length } });
-        return { ok: false, problems };
-      }
-      const old = gen;
-      const nc = next.raw.upstream.circuit_breaker;
-      breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
-      gen = build(next);
-      setTimeout(() => {
-        old.papp.pipeline.close();
-        void old.ext.close();
-        void old.audit.close();
-      }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
-      return { ok: true };
-    },
+    reload,
     async close() {
       if (shuttingDown) return;
       shuttingDown = true;
+      for (const w of watchers) w.close();
       const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
@@ -166,6 +172,70 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await gen.audit.close();
     },
   };
+
+  async function reload(): Promise<ReloadResult> {
+      let next: CompiledPolicy;
+      try {
+        next = loadPolicy(files, env);
+      } catch (e) {
+        const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
+        gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
+        onReload?.(false, next0Hash());
+        return { ok: false, problems };
+      }
+      const fixed = restartOnly(first, next);
+      const old = gen;
+      const nc = next.raw.upstream.circuit_breaker;
+      breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
+      gen = build(next);
+      setTimeout(() => {
+        old.papp.pipeline.close();
+        void old.ext.close();
+        void old.audit.close();
+      }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
+      gen.audit.event({ action: 'policy_reload', outcome: 'success', eventClass: 'configuration_changes', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
+      onReload?.(true, next.hash);
+      return { ok: true, restartNeeded: fixed };
+  }
+
+  function next0Hash(): string {
+    return gen.papp.policy.hash;
+  }
+}
+
+/** Keys read only when the listener is created: a reload names them instead of applying them. */
+const RESTART_ONLY = ['server.host', 'server.port', 'server.max_header_bytes', 'server.headers_timeout_seconds', 'server.body_timeout_seconds', 'security.tls'] as const;
+
+function restartOnly(a: CompiledPolicy, b: CompiledPolicy): string[] {
+  const get = (p: CompiledPolicy, path: string): string => JSON.stringify(path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], p.raw));
+  return RESTART_ONLY.filter((k) => get(a, k) !== get(b, k));
+}
+
+/** Watches the policy files (their directories, so editors' rename-on-save is seen) and calls back debounced. */
+function watchFiles(files: readonly string[], onChange: () => void): FSWatcher[] {
+  const names = new Map<string, Set<string>>();
+  for (const f of files) {
+    const abs = resolvePath(f);
+    const dir = dirname(abs);
+    if (!names.has(dir)) names.set(dir, new Set());
+    names.get(dir)!.add(basename(abs));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const out: FSWatcher[] = [];
+  for (const [dir, set] of names) {
+    try {
+      const w = watch(dir, { persistent: false }, (_event, name) => {
+        if (name && !set.has(name.toString())) return;
+        clearTimeout(timer);
+        timer = setTimeout(onChange, 100);
+      });
+      w.on('error', () => w.close());
+      out.push(w);
+    } catch {
+      /* a directory that cannot be watched still reloads on SIGHUP */
+    }
+  }
+  return out;
 }
 
 function authEvent(audit: AuditLogger, e: AuthEvent): void {

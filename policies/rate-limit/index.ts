@@ -90,7 +90,7 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
     const hits: LimitHit[] = [
       c.global,
       { key: c.perUserPrefix + user.id, rule: c.perUser },
-      { key: ep.keyPrefix + client.id, rule: ep.rule },
+      { key: ep === c.fallback ? ep.keyPrefix + ctx.path + ' ' + client.id : ep.keyPrefix + client.id, rule: ep.rule },
     ];
     let r;
     try {

@@ -7,7 +7,7 @@ import { ALGORITHM_TAG, type LimitHit, type LimitRule, type LimitState, type Pen
 export type Scope = 'global' | 'per_user' | 'per_endpoint';
 
 export interface EndpointRule {
-  /** The glob as written, or "default" for paths no rule matches. */
+  /** The glob as written, or "default" for paths no rule matches (then counted per path). */
   readonly name: string;
   readonly match: (path: string) => boolean;
   readonly rule: LimitRule;

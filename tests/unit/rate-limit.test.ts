@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorCode, section, startStageHarness, statuses, type StageHarness, type StageHarnessOptions } from './rate-limit-harness.test.js';
 
-const T0 = 1_700_000_000_000; // multiple of 60 000: windows start here
+const T0 = 1_699_999_980_000; // a multiple of 60 000: every test window starts here
 
 async function withHarness(o: StageHarnessOptions, fn: (h: StageHarness, clock: { t: number }) => Promise<void>): Promise<void> {
   const clock = { t: T0 };
@@ -32,7 +32,7 @@ test('per_user by ip: keys behind one address share; X-Forwarded-For from the cl
   assert.equal((await statuses(h, 1, '/x', { key: 'alice', ip: '10.1.1.2' }))[0], 200);
 }));
 
-test('per_endpoint: first matching glob applies, defaults elsewhere, counted per client per rule', () => withHarness({
+test('per_endpoint: first matching glob applies, defaults per other path, counted per client', () => withHarness({
   section: section({
     algorithm: 'fixed_window',
     per_endpoint: { default_rate: 3 },
@@ -108,8 +108,9 @@ test('penalties: the n-th violation within ban_duration bans the identity on eve
   assert.equal(await errorCode(other), 'temporarily_banned');
   assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'ban', rule: 'temporary_ban', identity: 'mallory', retryAfterSeconds: 100 });
   assert.deepEqual(await statuses(h, 1, '/b', { key: 'innocent' }), [200]);
-  clock.t += 100_000;
+  clock.t += 100_000; // the ban is over; /a's own limit (per path, 1 per hour) still holds
   assert.deepEqual(await statuses(h, 1, '/b', { key: 'mallory' }), [200]);
+  assert.deepEqual(await statuses(h, 1, '/a', { key: 'mallory' }), [429]);
 }));
 
 test('penalties: repeated_violations = "throttle" never bans', () => withHarness({
@@ -151,6 +152,6 @@ test('enabled = false: nothing is limited; permissive mode records would_deny an
   });
 });
 
-test('store = "redis" without the URL variable is a configuration error', () => {
-  assert.throws(() => startStageHarness({ section: section({ store: 'redis', redis_url_env: 'NO_SUCH_VAR_FOR_TEST' }), env: {} }) as unknown as void);
+test('store = "redis" without the URL variable is a configuration error', async () => {
+  await assert.rejects(startStageHarness({ section: section({ store: 'redis', redis_url_env: 'NO_SUCH_VAR_FOR_TEST' }), env: {} }), /NO_SUCH_VAR_FOR_TEST/);
 });
