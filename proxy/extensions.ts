@@ -16,6 +16,8 @@ export interface ExtensionDeps {
   readonly audit: AuditLogger;
   readonly env: NodeJS.ProcessEnv;
   readonly say: (line: string) => void;
+  /** `explain`: use a local store, touch nothing shared. */
+  readonly dryRun?: boolean;
 }
 
 export function createExtensions(_policy: CompiledPolicy, _deps: ExtensionDeps): Extensions {

@@ -13,6 +13,8 @@ const ZERO_TRACE = '0'.repeat(32);
 export interface IntakeDeps {
   /** Called once per request when the answer is over (finished or client gone). */
   readonly onDone: (ctx: RequestContext, status: number, userAgent: string | undefined) => void;
+  /** Fixed client address (`explain --ip`). */
+  readonly clientIp?: string;
 }
 
 export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestHandler {
@@ -34,7 +36,7 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       spanId,
       startNs: process.hrtime.bigint(),
       policy,
-      clientIp: stripV4Mapped(req.ip ?? req.socket.remoteAddress ?? ''),
+      clientIp: deps.clientIp ?? stripV4Mapped(req.ip ?? req.socket.remoteAddress ?? ''),
       peerIp: stripV4Mapped(req.socket.remoteAddress ?? ''),
       method: (req.method ?? 'GET').toUpperCase(),
       path: path ?? rawPath,

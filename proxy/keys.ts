@@ -15,7 +15,7 @@ export function newKey(): string {
  * The keys the policy file cannot hold. With require_api_key and no key anywhere, a key is generated once:
  * printed to `say` a single time, only its digest kept under server.state_dir, reused on later starts.
  */
-export function resolveExtraKeys(policy: CompiledPolicy, env: NodeJS.ProcessEnv, say: (line: string) => void): ExtraKey[] {
+export function resolveExtraKeys(policy: CompiledPolicy, env: NodeJS.ProcessEnv, say: (line: string) => void, generate = true): ExtraKey[] {
   const out: ExtraKey[] = [];
   const envKey = env.LOLLMSBOT_API_KEY?.trim();
   if (envKey) out.push({ id: 'env', sha256: sha256Hex(envKey), role: 'admin', source: 'env' });
@@ -30,6 +30,7 @@ export function resolveExtraKeys(policy: CompiledPolicy, env: NodeJS.ProcessEnv,
   } catch {
     digest = undefined;
   }
+  if (!digest && !generate) return out;
   if (!digest) {
     const key = newKey();
     digest = sha256Hex(key);

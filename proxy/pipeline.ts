@@ -21,6 +21,8 @@ export interface PipelineDeps {
   readonly onDone: (ctx: RequestContext, status: number, userAgent: string | undefined) => void;
   /** fail_closed audit: false while the audit cannot be written. */
   readonly auditWritable: () => boolean;
+  /** `explain`: the request is decided but not forwarded; the client address may be given. */
+  readonly dryRun?: { readonly clientIp?: string };
   /** Stages contributed by other policy areas, by slot (rate limits, redaction). */
   readonly extra?: {
     readonly rateLimit?: RequestHandler;
@@ -40,6 +42,12 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const enforcing = policy.mode !== 'disabled';
   const authz = createAuthorization(s.authorization);
   const forward = createForward(policy, deps.upstream);
+  const dryForward: RequestHandler = (req, res) => {
+    req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: `upstream.url ${p.upstream.url}`, reason: 'dry run: not sent' });
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json');
+    res.end('{"dry_run":true}');
+  };
   const auditGate: RequestHandler = (req, res, next) => {
     if (deps.auditWritable()) return next();
     req.ctx.decisions.push({ stage: 'audit', outcome: 'deny', code: 'audit_unavailable', rule: 'logging.security.on_failure' });
@@ -49,7 +57,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
 
   const stages: Array<readonly [string, RequestHandler | null | undefined]> = [
     ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
-    ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone })],
+    ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone, clientIp: deps.dryRun?.clientIp })],
     ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
     ['health', createHealth(deps.health)],
     ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
@@ -61,7 +69,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
     ['authorization: model and token cap', enforcing ? authz.bodyStage : null],
     ['redaction of the prompt', enforcing ? deps.extra?.redactRequest : null],
     ['token budget', enforcing ? deps.extra?.tokenBudget : null],
-    ['forward upstream, stream the answer back', forward.stage],
+    ['forward upstream, stream the answer back', deps.dryRun ? dryForward : forward.stage],
   ];
   const active = stages.filter((x): x is readonly [string, RequestHandler] => typeof x[1] === 'function');
   return { stages: active, close: () => forward.close() };

@@ -25,6 +25,12 @@ export interface ServeOptions {
   readonly watch?: boolean;
   /** Told after each reload attempt (metrics). */
   readonly onReload?: (ok: boolean, hash: string) => void;
+  /** `explain`: nothing is forwarded or audited, the store is local, the client address is this one. */
+  readonly dryRun?: { readonly clientIp?: string };
+  /** Listen here instead of server.host/port. */
+  readonly listen?: { readonly host: string; readonly port: number };
+  /** Told once per request when its answer is over, after the audit line. */
+  readonly onRequest?: (ctx: RequestContext, status: number) => void;
 }
 
 export interface ReloadResult {
@@ -66,7 +72,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let shuttingDown = false;
 
   function build(policy: CompiledPolicy): Generation {
-    const audit = createAuditLogger(policy.raw.logging.security, {
+    const audit = createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
       mode: policy.mode,
       policyHash: policy.hash,
       stateDir: policy.raw.server.state_dir,
@@ -75,8 +81,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
     });
     for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
-    const extraKeys = resolveExtraKeys(policy, env, say);
-    const ext = createExtensions(policy, { audit, env, say });
+    const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
+    const ext = createExtensions(policy, { audit, env, say, dryRun: opts.dryRun !== undefined });
     const probe = upstreamProbe(policy.raw.upstream.url);
     const upstreamKeyEnv = policy.raw.upstream.api_key_env;
     const papp = createPolicyApp(policy, {
@@ -93,7 +99,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           return checks;
         },
       },
-      onDone: (ctx, status, userAgent) => requestDone(audit, ctx, status, userAgent),
+      onDone: (ctx, status, userAgent) => {
+        requestDone(audit, ctx, status, userAgent);
+        opts.onRequest?.(ctx, status);
+      },
+      dryRun: opts.dryRun,
       auditWritable: () => audit.healthy(),
       extra: ext.stages,
     });
@@ -133,13 +143,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(p.port, p.host, () => resolveListen());
+    server.listen(opts.listen?.port ?? p.port, opts.listen?.host ?? p.host, () => resolveListen());
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : p.port;
-  const host = p.host.includes(':') ? `[${p.host}]` : p.host;
+  const bound = opts.listen?.host ?? p.host;
+  const host = bound.includes(':') ? `[${bound}]` : bound;
   const url = `http://${host}:${port}`;
-  const watchers = opts.watch === false ? [] : watchFiles(files, () => {
+  const watchers = opts.watch === false || opts.dryRun ? [] : watchFiles(files, () => {
     void reload().then((r) => {
       if (r.ok) say(`lollms-guard: policy reloaded${r.restartNeeded?.length ? `; restart to apply: ${r.restartNeeded.join(', ')}` : ''}`);
       else {

@@ -1,5 +1,6 @@
 // The anonymize stage: keyed HMAC-SHA256 pseudonyms instead of client addresses and key ids (GDPR).
 import { createHmac } from 'node:crypto';
+import type { Decision } from '../context.js';
 import type { AuditFacts } from './types.js';
 
 /** Detail keys that hold an address or an identity and get the same pseudonym treatment. */
@@ -12,15 +13,39 @@ export function pseudonym(key: Buffer, value: string): string {
   return createHmac('sha256', key).update(value, 'utf8').digest('hex');
 }
 
+/**
+ * Pseudonyms for facts.ip (moved to ipHash: ECS source.address) and facts.userId. Free-text fields that quote
+ * the raw values (a rule named after the key id, a reason naming the address) get the pseudonym too.
+ */
 export function createAnonymizer(key: Buffer): Anonymizer {
   const h = (v: string | undefined): string | undefined => (v === undefined ? undefined : pseudonym(key, v));
   return (f) => {
-    let details = f.details;
-    if (details && Object.keys(details).some((k) => IDENTITY_KEYS.has(k))) {
-      const d: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(details)) d[k] = IDENTITY_KEYS.has(k) && typeof v === 'string' ? h(v) : v;
-      details = d;
-    }
-    return { ...f, ip: undefined, ipHash: h(f.ip), userId: h(f.userId), details };
+    const swaps: Array<[string, string]> = [];
+    if (f.ip) swaps.push([f.ip, h(f.ip)!]);
+    if (f.userId) swaps.push([f.userId, h(f.userId)!]);
+    const swap = (s: string | undefined): string | undefined => {
+      if (s === undefined) return s;
+      let out = s;
+      for (const [raw, ps] of swaps) if (raw.length >= 3 && out.includes(raw)) out = out.split(raw).join(ps);
+      return out;
+    };
+    const swapAny = (v: unknown, k?: string): unknown => {
+      if (typeof v === 'string') return k !== undefined && IDENTITY_KEYS.has(k) ? h(v) : swap(v);
+      if (Array.isArray(v)) return v.map((x) => swapAny(x));
+      if (v !== null && typeof v === 'object') {
+        return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([kk, x]) => [kk, swapAny(x, kk)]));
+      }
+      return v;
+    };
+    const decisions = f.decisions?.map((d): Decision => ({
+      ...d,
+      ...(d.rule !== undefined ? { rule: swap(d.rule) } : {}),
+      ...(d.reason !== undefined ? { reason: swap(d.reason) } : {}),
+    }));
+    return {
+      ...f, ip: undefined, ipHash: h(f.ip), userId: h(f.userId),
+      reason: swap(f.reason), rule: swap(f.rule), decisions,
+      details: f.details ? (swapAny(f.details) as Record<string, unknown>) : undefined,
+    };
   };
 }

@@ -178,6 +178,8 @@ export class AuditFileTransport extends LineTransport {
     this.rotating = true;
     const old = this.ws!;
     const task = (async () => {
+      if (old.pending) await new Promise<void>((r) => { old.once('ready', () => r()); old.once('error', () => r()); });
+      if (this.broken) { this.rotating = false; return; } // the reopen path takes over the queued lines
       const { name, ms } = archiveName(this.o.path, Date.now(), this.lastArchiveMs + 1);
       this.lastArchiveMs = ms;
       try {

@@ -25,11 +25,12 @@ export function compact<T>(v: T): T {
 /** The decisions a line lists at each audit level (reasons only when verbose). */
 export function decisionsFor(ds: readonly Decision[] | undefined, level: AuditLevel): Decision[] | undefined {
   if (!ds) return undefined;
+  const noReason = ({ reason: _, ...rest }: Decision): Decision => rest;
   if (level === 'minimal') {
     const d = decidingDecision(ds);
-    return d ? [{ ...d, reason: undefined }] : [];
+    return d ? [noReason(d)] : [];
   }
-  return ds.map((d) => (level === 'verbose' ? { ...d } : { ...d, reason: undefined }));
+  return ds.map((d) => (level === 'verbose' ? { ...d } : noReason(d)));
 }
 
 const ipOrAddress = (f: AuditFacts): { ip?: string; address?: string } => {

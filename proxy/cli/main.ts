@@ -4,6 +4,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   serve: { summary: 'run the proxy with one or more policy files', load: () => import('./serve.js') },
   validate: { summary: 'check policy files; every problem as file:line:col key: message', load: () => import('./validate.js') },
   'gen-key': { summary: 'print a new API key and the policy block with its sha256', load: async () => ({ run: (await import('./keys.js')).runGenKey }) },
+  explain: { summary: 'show, stage by stage, what the policy decides for one request', load: () => import('./explain.js') },
+  config: { summary: '"config show": the effective policy, secrets masked, with --origin per value', load: () => import('./config-show.js') },
   'hash-key': { summary: 'read a key on stdin, print its sha256', load: async () => ({ run: (await import('./keys.js')).runHashKey }) },
 };
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AuditSection } from '../../proxy/audit/index.js';
 import type { RequestContext } from '../../proxy/context.js';
 import type { CompiledPolicy } from '../../policies/compiled.js';
@@ -24,7 +25,7 @@ function defaultsOf(s: Schema): unknown {
 }
 
 // Tests run from dist/tests/unit; the schema stays in the source tree.
-const schemaPath = resolve(process.cwd(), 'config/policy.schema.json');
+const schemaPath = fileURLToPath(new URL('../../../config/policy.schema.json', import.meta.url));
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Schema;
 export const DEFAULT_SECTION = defaultsOf(schema.properties!.logging!.properties!.security!) as AuditSection;
 
@@ -55,7 +56,7 @@ export function makeCtx(o: Partial<RequestContext> = {}): RequestContext {
     ],
     model: 'llama3', usage: { input: 12, output: 34 }, redactions: [],
     requestBytes: 220, responseBytes: 1800, upstreamStatus: 200, upstreamTtfbMs: 41,
-    aborted: false, onDone: [],
+    completionChars: 0, promptChars: 0, aborted: false, onDone: [],
     ...o,
   };
 }

@@ -1,0 +1,148 @@
+// `explain`: runs one request through the real pipeline in dry-run mode and prints what each stage decided.
+import { readFileSync } from 'node:fs';
+import { startServer } from '../server.js';
+import { PolicyError, formatProblem } from '../../policies/load.js';
+import type { RequestContext } from '../context.js';
+import { ERRORS } from '../errors.js';
+
+const HELP = `Usage: lollms-guard explain --policy FILE [--policy FILE ...] --method M --path P
+                            [--header "K: V"]... [--body FILE] [--ip IP] [--json]
+
+Decides one request with the real pipeline, without forwarding it or writing the audit log, and prints
+stage by stage what the policy decides and which rule decides it, then the final status.
+Exit 0 when the request would be allowed, 1 when denied, 2 on a usage error.`;
+
+export interface ExplainIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}
+
+interface Args {
+  files: string[];
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  ip?: string;
+  json: boolean;
+}
+
+function parse(argv: string[]): Args | string {
+  const a: Args = { files: [], method: 'GET', path: '', headers: {}, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    try {
+      if (k === '--policy' || k === '-p') a.files.push(v());
+      else if (k === '--method' || k === '-X') a.method = v().toUpperCase();
+      else if (k === '--path') a.path = v();
+      else if (k === '--header' || k === '-H') {
+        const h = v();
+        const c = h.indexOf(':');
+        if (c <= 0) return `--header needs "Name: value", got "${h}"`;
+        a.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim();
+      } else if (k === '--body') a.body = readFileSync(v(), 'utf8');
+      else if (k === '--ip') a.ip = v();
+      else if (k === '--json') a.json = true;
+      else return `unknown argument "${k}"`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  if (a.files.length === 0) return 'at least one --policy FILE is needed';
+  if (!a.path.startsWith('/')) return '--path must start with "/"';
+  return a;
+}
+
+export async function run(argv: string[], io: ExplainIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const args = parse(argv);
+  if (typeof args === 'string') {
+    io.stderr.write(`lollms-guard explain: ${args}\n\n${HELP}\n`);
+    return 2;
+  }
+  let seen: { ctx: RequestContext; status: number } | undefined;
+  const notes: string[] = [];
+  let server;
+  try {
+    server = await startServer({
+      files: args.files,
+      watch: false,
+      dryRun: { clientIp: args.ip ?? '127.0.0.1' },
+      listen: { host: '127.0.0.1', port: 0 },
+      say: (l) => notes.push(l),
+      onRequest: (ctx, status) => (seen = { ctx, status }),
+    });
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      for (const p of e.problems) io.stderr.write(formatProblem(p) + '\n');
+      return 2;
+    }
+    io.stderr.write(`lollms-guard explain: ${(e as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const headers: Record<string, string> = { ...args.headers };
+    if (args.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    const res = await fetch(server.url + args.path, { method: args.method, headers, body: args.body });
+    const text = await res.text();
+    for (let i = 0; i < 100 && !seen; i++) await new Promise((r) => setTimeout(r, 10));
+    const ctx = seen?.ctx;
+    const status = res.status;
+    const allowed = status < 400;
+    let code: string | undefined = ctx?.errorCode;
+    if (!code && !allowed) {
+      try {
+        code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+      } catch {
+        code = undefined;
+      }
+    }
+    const report = {
+      request: { method: args.method, path: args.path, normalized_path: ctx?.path, client_ip: ctx?.clientIp },
+      policy: { files: server.policy().files, hash: server.policy().hash, mode: server.policy().mode },
+      principal: ctx?.principal ? { key_id: ctx.principal.keyId, role: ctx.principal.role, source: ctx.principal.source, stale: ctx.principal.stale ?? false } : null,
+      model: ctx?.model ?? null,
+      decisions: ctx?.decisions ?? [],
+      redactions: ctx?.redactions ?? [],
+      final: { allowed, status, code: code ?? null, message: code && code in ERRORS ? ERRORS[code as keyof typeof ERRORS].message : undefined },
+    };
+    if (args.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else io.stdout.write(render(report));
+    return allowed ? 0 : 1;
+  } finally {
+    await server.close();
+  }
+}
+
+function render(r: {
+  request: { method: string; path: string; normalized_path?: string; client_ip?: string };
+  policy: { files: readonly string[]; mode: string };
+  principal: { key_id: string; role: string; source: string; stale: boolean } | null;
+  model: string | null;
+  decisions: ReadonlyArray<{ stage: string; outcome: string; rule?: string; code?: string; reason?: string }>;
+  redactions: ReadonlyArray<{ kind: string; direction: string; location: string; count: number }>;
+  final: { allowed: boolean; status: number; code: string | null; message?: string };
+}): string {
+  const lines = [
+    `request   ${r.request.method} ${r.request.path}${r.request.normalized_path && r.request.normalized_path !== r.request.path ? `  (normalised: ${r.request.normalized_path})` : ''}  from ${r.request.client_ip ?? '?'}`,
+    `policy    ${r.policy.files.join(' + ')}  (mode ${r.policy.mode})`,
+    `principal ${r.principal ? `${r.principal.key_id} (role ${r.principal.role}, ${r.principal.source}${r.principal.stale ? ', stale' : ''})` : 'none'}`,
+  ];
+  if (r.model) lines.push(`model     ${r.model}`);
+  lines.push('', 'stage                     outcome     rule / reason');
+  for (const d of r.decisions) {
+    const what = [d.rule, d.code ? `[${d.code}]` : '', d.reason ? `- ${d.reason}` : ''].filter(Boolean).join(' ');
+    lines.push(`${d.stage.padEnd(25)} ${d.outcome.padEnd(11)} ${what}`);
+  }
+  for (const x of r.redactions) lines.push(`${'redaction'.padEnd(25)} ${'modify'.padEnd(11)} ${x.kind} x${x.count} in ${x.direction} ${x.location}`);
+  lines.push('', r.final.allowed ? `ALLOWED   ${r.final.status}` : `DENIED    ${r.final.status} ${r.final.code ?? ''}${r.final.message ? ` - ${r.final.message}` : ''}`);
+  return lines.join('\n') + '\n';
+}
