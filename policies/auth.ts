@@ -26,6 +26,8 @@ export interface AuthDeps {
   readonly lockouts: LockoutTable;
   readonly onEvent: (e: AuthEvent) => void;
   readonly now?: () => number;
+  /** Client certificates that stand for a key (verified by the TLS layer against ca_file). */
+  readonly tlsIdentities?: ReadonlyArray<{ id: string; fingerprint_sha256?: string; subject?: string; role?: string }>;
 }
 
 interface KeyRecord {
@@ -115,6 +117,23 @@ export function createAuthentication(
   const staleReported = new Map<string, number>();
   const anonymous: Principal = Object.freeze({ keyId: 'anonymous', role: authz.default_role, source: 'anonymous' });
 
+  const certIds = (deps.tlsIdentities ?? []).map((i) => ({
+    id: i.id,
+    role: i.role ?? authz.default_role,
+    fp: i.fingerprint_sha256 ? i.fingerprint_sha256.replace(/:/g, '').toLowerCase() : undefined,
+    subject: i.subject,
+  }));
+
+  function certPrincipal(socket: unknown): Principal | undefined {
+    const s = socket as { authorized?: boolean; getPeerCertificate?: () => { fingerprint256?: string; subject?: { CN?: string } } };
+    if (!s.authorized || typeof s.getPeerCertificate !== 'function') return undefined;
+    const cert = s.getPeerCertificate();
+    const fp = cert.fingerprint256?.replace(/:/g, '').toLowerCase();
+    const cn = cert.subject?.CN;
+    const hit = certIds.find((c) => (c.fp !== undefined && c.fp === fp) || (c.fp === undefined && c.subject !== undefined && c.subject === cn));
+    return hit ? { keyId: hit.id, role: hit.role, source: 'tls' } : undefined;
+  }
+
   function presented(h: Record<string, string | string[] | undefined>): string | undefined {
     if (readBearer) {
       const a = h.authorization;
@@ -141,6 +160,14 @@ export function createAuthentication(
       if (deny(req, res, 'client_locked_out', { stage: 'authentication', rule: 'security.authentication.max_failed_attempts', headers: { 'Retry-After': retry } })) return;
     }
     const key = presented(req.headers);
+    if (key === undefined && certIds.length > 0) {
+      const who = certPrincipal(req.socket);
+      if (who) {
+        ctx.principal = who;
+        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: `tls.client.identities:${who.keyId}` });
+        return next();
+      }
+    }
     if (key === undefined) {
       if (!section.require_api_key) {
         ctx.principal = anonymous;

@@ -61,7 +61,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
     ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
     ['health', createHealth(deps.health)],
     ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
-    ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, deps.auth) : null],
+    ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, { ...deps.auth, tlsIdentities: s.tls.enabled ? s.tls.client.identities : [] }) : null],
     ['authorization: route', enforcing ? authz.routeStage : null],
     ['rate limits', enforcing ? deps.extra?.rateLimit : null],
     ['body (bounded read)', createBodyReader(p.server)[0]],

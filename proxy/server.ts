@@ -1,5 +1,7 @@
 // The running proxy: listener, the current policy app (swapped atomically on reload), shutdown, shared state.
 import http from 'node:http';
+import https from 'node:https';
+import { tlsServerOptions } from './tls.js';
 import type { Socket } from 'node:net';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
@@ -68,11 +70,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const cb = first.raw.upstream.circuit_breaker;
   const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled);
   const lockouts = new LockoutTable();
-  let gen = build(first);
+  // Set right below; read lazily so events of a request that outlives a reload reach the current logger.
+  let gen: Generation = undefined as unknown as Generation;
+  const currentAudit = (): AuditLogger => gen?.audit ?? firstAudit;
+  let firstAudit: AuditLogger;
+  gen = build(first);
+  firstAudit = gen.audit;
   let shuttingDown = false;
 
-  function build(policy: CompiledPolicy): Generation {
-    const audit = createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
+  function build(policy: CompiledPolicy, previous?: AuditLogger): Generation {
+    const sameAudit = previous !== undefined && JSON.stringify(policy.raw.logging.security) === JSON.stringify(gen.papp.policy.raw.logging.security);
+    const audit = sameAudit ? previous : createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
       mode: policy.mode,
       policyHash: policy.hash,
       stateDir: policy.raw.server.state_dir,
@@ -80,14 +88,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       env,
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
     });
-    for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
+    if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
     const ext = createExtensions(policy, { audit, env, say, dryRun: opts.dryRun !== undefined });
     const probe = upstreamProbe(policy.raw.upstream.url);
     const upstreamKeyEnv = policy.raw.upstream.api_key_env;
     const papp = createPolicyApp(policy, {
-      auth: { extraKeys, lockouts, onEvent: (e) => authEvent(audit, e) },
-      upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: false, hooks: ext.hooks },
+      auth: { extraKeys, lockouts, onEvent: (e) => authEvent(currentAudit(), e) },
+      upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled, hooks: ext.hooks },
       health: {
         checks: async () => {
           const checks: Record<string, CheckState> = {
@@ -100,7 +108,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         },
       },
       onDone: (ctx, status, userAgent) => {
-        requestDone(audit, ctx, status, userAgent);
+        requestDone(currentAudit(), ctx, status, userAgent);
         opts.onRequest?.(ctx, status);
       },
       dryRun: opts.dryRun,
@@ -112,20 +120,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   const p = first.raw.server;
-  const server = http.createServer(
-    {
-      maxHeaderSize: p.max_header_bytes,
-      headersTimeout: p.headers_timeout_seconds * 1000,
-      requestTimeout: (p.headers_timeout_seconds + p.body_timeout_seconds) * 1000,
-      noDelay: true,
-      keepAliveTimeout: 5000,
-    },
-    (req, res) => {
-      if (shuttingDown) res.setHeader('Connection', 'close');
-      const g = gen;
-      g.papp.app(req, res);
-    },
-  );
+  const tlsOn = first.raw.security.tls.enabled;
+  const listenerOptions = {
+    maxHeaderSize: p.max_header_bytes,
+    headersTimeout: p.headers_timeout_seconds * 1000,
+    requestTimeout: (p.headers_timeout_seconds + p.body_timeout_seconds) * 1000,
+    noDelay: true,
+    keepAliveTimeout: 5000,
+  };
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (shuttingDown) res.setHeader('Connection', 'close');
+    const g = gen;
+    g.papp.app(req, res);
+  };
+  const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -149,7 +157,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = typeof addr === 'object' && addr ? addr.port : p.port;
   const bound = opts.listen?.host ?? p.host;
   const host = bound.includes(':') ? `[${bound}]` : bound;
-  const url = `http://${host}:${port}`;
+  const url = `${tlsOn ? 'https' : 'http'}://${host}:${port}`;
   const watchers = opts.watch === false || opts.dryRun ? [] : watchFiles(files, () => {
     void reload().then((r) => {
       if (r.ok) say(`lollms-guard: policy reloaded${r.restartNeeded?.length ? `; restart to apply: ${r.restartNeeded.join(', ')}` : ''}`);
@@ -185,28 +193,39 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   async function reload(): Promise<ReloadResult> {
-      let next: CompiledPolicy;
-      try {
-        next = loadPolicy(files, env);
-      } catch (e) {
-        const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
-        gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
-        onReload?.(false, next0Hash());
-        return { ok: false, problems };
-      }
-      const fixed = restartOnly(first, next);
-      const old = gen;
-      const nc = next.raw.upstream.circuit_breaker;
-      breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
-      gen = build(next);
-      setTimeout(() => {
-        old.papp.pipeline.close();
-        void old.ext.close();
-        void old.audit.close();
-      }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
-      gen.audit.event({ action: 'policy_reload', outcome: 'success', eventClass: 'configuration_changes', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
-      onReload?.(true, next.hash);
-      return { ok: true, restartNeeded: fixed };
+    let next: CompiledPolicy;
+    try {
+      next = loadPolicy(files, env);
+    } catch (e) {
+      const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
+      gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
+      onReload?.(false, next0Hash());
+      return { ok: false, problems };
+    }
+    const fixed = restartOnly(first, next);
+    const old = gen;
+    let fresh: Generation;
+    try {
+      fresh = build(next, old.audit);
+    } catch (e) {
+      const problems = [(e as Error).message];
+      old.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
+      onReload?.(false, next0Hash());
+      return { ok: false, problems };
+    }
+    const nc = next.raw.upstream.circuit_breaker;
+    breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
+    gen = fresh;
+    // Audit lines always go to the current logger; the old one (if replaced) is flushed now.
+    if (old.audit !== fresh.audit) void old.audit.close();
+    // Requests in flight finish under the pipeline they started with; its upstream pool closes afterwards.
+    setTimeout(() => {
+      old.papp.pipeline.close();
+      void old.ext.close();
+    }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
+    gen.audit.event({ action: 'policy_reload', outcome: 'success', eventClass: 'configuration_changes', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
+    onReload?.(true, next.hash);
+    return { ok: true, restartNeeded: fixed };
   }
 
   function next0Hash(): string {

@@ -11,15 +11,22 @@ export type AuditRecord = Record<string, unknown>;
 
 /** Drops undefined values and empty objects, keeping key order (the chain relies on lollms_guard staying last). */
 export function compact<T>(v: T): T {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+  return (compactObject(v as Record<string, unknown>) ?? {}) as T;
+}
+
+/** compact() for one plain object; undefined when nothing is left. */
+function compactObject(v: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k in v) {
+    let x = v[k];
     if (x === undefined) continue;
-    const c = x !== null && typeof x === 'object' && !Array.isArray(x) ? compact(x) : x;
-    if (c !== null && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length === 0) continue;
-    out[k] = c;
+    if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+      x = compactObject(x as Record<string, unknown>);
+      if (x === undefined) continue;
+    }
+    (out ??= {})[k] = x;
   }
-  return out as T;
+  return out;
 }
 
 /** The decisions a line lists at each audit level (reasons only when verbose). */

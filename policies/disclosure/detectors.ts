@@ -1,0 +1,148 @@
+// The built-in detector table: what each filter key finds, as linear-time regexes plus validators.
+import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSecretValue, isSsn, isTokenValue } from './validators.js';
+
+export interface DetectorSpec {
+  kind: string;
+  /** The `filters` key that switches it on. */
+  filter: string;
+  /** Wins over lower priorities when findings overlap (the merged span takes its kind). */
+  priority: number;
+  source: string;
+  flags?: string;
+  /** Capture groups holding the secret: the first that took part is redacted, else the whole match. */
+  groups?: number[];
+  validate?: (value: string, m: RegExpExecArray) => boolean;
+  /** A cheap test run first: when it fails on the text, the detector cannot match there. */
+  hint?: RegExp;
+  /** Upper bound for unbounded repeats when deciding what to hold back on a stream. */
+  holdCap?: number;
+}
+
+/** Filter keys this engine understands, with their defaults when a policy leaves them out. */
+export const FILTER_DEFAULTS: Readonly<Record<string, boolean>> = Object.freeze({
+  redact_api_keys: true,
+  remove_stack_traces: true,
+  remove_file_paths: true,
+  remove_internal_ips: true,
+  remove_usernames: false,
+  redact_emails: true,
+  redact_pii: true,
+});
+
+const r = String.raw;
+const notPlaceholder = (v: string): boolean => !isPlaceholder(v);
+// Characters that may not directly precede a token (keeps matches from starting mid-identifier or mid-base64).
+const B = r`(?<![A-Za-z0-9_\-+/.])`;
+const BW = r`(?<![A-Za-z0-9_])`;
+const LINE = r`(?<![^\n])`;
+const EOL = r`(?![^\r\n])`;
+const KEY = 'redact_api_keys';
+
+function assignment(names: string): string {
+  // name ... separator ... value (double-quoted | single-quoted | bare); group 1 = separator.
+  return r`${names}(?:[_-][A-Za-z0-9]{1,20}){0,2}["']?[ \t]{0,3}(=>|:=|=|:|[ \t]is)[ \t]{0,3}(?:"([^"\s]{4,256})"|'([^'\s]{4,256})'|\x60([^\x60\s]{4,256})\x60|([^\s"'\x60,;)}\]<>]{4,256}))`;
+}
+const strictSeparator = (m: RegExpExecArray): boolean => (m[1] === ':' || m[1].endsWith('is')) && m[5] !== undefined;
+const passwordValue = (v: string, m: RegExpExecArray): boolean => isSecretValue(v, strictSeparator(m));
+const secretValue = (v: string, m: RegExpExecArray): boolean => !/^[0-9.]+$/.test(v) && isSecretValue(v, strictSeparator(m));
+
+export const DETECTORS: readonly DetectorSpec[] = [
+  {
+    kind: 'private_key', filter: KEY, priority: 100, hint: /-----BEGIN/, holdCap: 8192,
+    source: r`-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,.\\-]{0,8192}?(?:-----END[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----|(?![A-Za-z0-9+/=\s:,.\\-]))`,
+  },
+  { kind: 'anthropic_key', filter: KEY, priority: 95, source: r`${B}sk-ant-[A-Za-z0-9_-]{32,}`, validate: notPlaceholder },
+  { kind: 'openrouter_key', filter: KEY, priority: 95, source: r`${B}sk-or-v1-[a-f0-9]{64}`, validate: notPlaceholder },
+  { kind: 'openai_key', filter: KEY, priority: 90, source: r`${B}sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}`, validate: notPlaceholder },
+  {
+    kind: 'aws_access_key', filter: KEY, priority: 90, validate: notPlaceholder,
+    source: r`(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}(?![A-Za-z0-9])`,
+  },
+  {
+    kind: 'aws_secret_key', filter: KEY, priority: 90, flags: 'i', groups: [1], validate: notPlaceholder, hint: /secret/i,
+    source: r`${BW}(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?[ \t]{0,3}(?:=>|:=|=|:)[ \t]{0,3}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+  },
+  { kind: 'github_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})` },
+  { kind: 'gitlab_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${B}gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}` },
+  { kind: 'slack_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${B}(?:xox[abposre]|xapp)-(?:[0-9]{1,16}-)?[A-Za-z0-9-]{10,}` },
+  { kind: 'slack_webhook', filter: KEY, priority: 90, validate: notPlaceholder, source: r`https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}` },
+  { kind: 'stripe_key', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/=]{32,})` },
+  { kind: 'google_api_key', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${B}AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])` },
+  { kind: 'google_oauth', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${B}(?:GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[0-9A-Za-z_-]{30,}|1//0[0-9A-Za-z_-]{40,})` },
+  { kind: 'huggingface_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}(?:hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,})` },
+  { kind: 'npm_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])` },
+  {
+    kind: 'azure_key', filter: KEY, priority: 85, groups: [1, 2, 3], validate: notPlaceholder, flags: 'i', hint: /key|sig=/i,
+    source: r`(?:(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})|[?&]sig=([A-Za-z0-9%+/=]{30,200})|${BW}(?:ocp-apim-subscription-key|azure[_-]?openai[_-]?(?:api[_-]?)?key)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?([A-Za-z0-9]{32,100}))`,
+  },
+  { kind: 'groq_key', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}gsk_[A-Za-z0-9]{40,}` },
+  { kind: 'replicate_token', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${BW}r8_[A-Za-z0-9]{30,}` },
+  { kind: 'xai_key', filter: KEY, priority: 90, validate: notPlaceholder, source: r`${B}xai-[A-Za-z0-9]{40,}` },
+  {
+    kind: 'llm_api_key', filter: KEY, priority: 90, validate: notPlaceholder,
+    source: r`${B}(?:pplx-[A-Za-z0-9]{40,}|fw_[A-Za-z0-9]{20,}|lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}|tvly-(?:dev-|prod-)?[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_-]{40,}|pcsk_[A-Za-z0-9_]{40,}|dapi[a-f0-9]{32}(?![A-Za-z0-9]))`,
+  },
+  { kind: 'jwt', filter: KEY, priority: 88, holdCap: 4096, source: r`${B}eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*` },
+  { kind: 'bearer_token', filter: KEY, priority: 80, groups: [1], validate: isTokenValue, source: r`${BW}(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)` },
+  { kind: 'basic_auth', filter: KEY, priority: 80, groups: [1], flags: 'i', hint: /basic/i, validate: notPlaceholder, source: r`${BW}authorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})` },
+  {
+    kind: 'password', filter: KEY, priority: 75, groups: [1], validate: notPlaceholder,
+    source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@`,
+  },
+  {
+    kind: 'password', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: passwordValue, hint: /pass|pwd/i,
+    source: assignment(r`(?:password|passwd|passphrase|pwd)`),
+  },
+  {
+    kind: 'secret', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: secretValue, hint: /secret|token|key|credential/i,
+    source: assignment(r`(?:secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)`),
+  },
+  { kind: 'card_number', filter: 'redact_pii', priority: 60, validate: isCardNumber, source: r`(?<![0-9A-Za-z_.-])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2}[ -][0-9]{1,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9A-Za-z_-])` },
+  { kind: 'iban', filter: 'redact_pii', priority: 60, validate: isIban, source: r`(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])` },
+  { kind: 'ssn', filter: 'redact_pii', priority: 60, validate: isSsn, source: r`(?<![0-9A-Za-z-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z-])` },
+  {
+    kind: 'email', filter: 'redact_emails', priority: 50, hint: /@/,
+    source: r`(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`,
+  },
+  {
+    kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, validate: isInternalIpv4,
+    source: r`(?<![0-9A-Za-z.]|[Vv]ersion |[Vv]er )[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?(?![0-9]|\.[0-9])`,
+  },
+  {
+    kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, flags: 'i', validate: isInternalIpv6,
+    source: r`(?<![0-9A-Za-z:.])(?:(?:f[cd][0-9a-f]{2}|fe[89ab][0-9a-f]):[0-9a-f:]{1,37}[0-9a-f]|::1|(?:0{1,4}:){7}0{0,3}1)(?:%[0-9A-Za-z]{1,15})?(?![0-9a-z:])`,
+  },
+  {
+    kind: 'stack_trace', filter: 'remove_stack_traces', priority: 40, holdCap: 1024,
+    source: [
+      r`${LINE}[ \t]*Traceback \(most recent call last\):[ \t]*${EOL}`,
+      r`${LINE}[ \t]*File "[^"\r\n]{1,512}", line [0-9]{1,7}(?:, in [^\r\n]{1,256})?${EOL}`,
+      r`${LINE}[ \t]+at [^\r\n]{1,512}?(?::[0-9]{1,7}(?::[0-9]{1,7})?\)?|\((?:Native Method|Unknown Source|native)\)|:line [0-9]{1,7})[ \t]*${EOL}`,
+      r`${LINE}[ \t]*from [^\r\n]{1,512}?:[0-9]{1,7}:in [^\r\n]{1,256}${EOL}`,
+      r`${LINE}goroutine [0-9]{1,9} \[[^\]\r\n]{1,64}\]:${EOL}`,
+      r`${LINE}\t[^\r\n]{1,512}\.go:[0-9]{1,7}(?: \+0x[0-9a-f]{1,16})?${EOL}`,
+      r`${LINE}(?:created by )?[A-Za-z0-9_./*()-]{1,256}\((?:0x[0-9a-f]{1,16}|\.\.\.|, ?){0,32}\)(?: in goroutine [0-9]{1,9})?(?=\r?\n\t[^\r\n]{1,512}\.go:[0-9])`,
+      r`${LINE}#[0-9]{1,4} (?:/|[A-Za-z]:\\|\{main\}|\[internal function\])[^\r\n]{0,512}${EOL}`,
+    ].join('|'),
+  },
+  {
+    kind: 'username', filter: 'remove_usernames', priority: 35, groups: [1, 2, 3, 4], flags: 'i', hint: /home|users|user|login|uid|:\/\//i,
+    source: [
+      r`(?<![A-Za-z0-9_.-])/(?:home|Users)/([A-Za-z0-9._-]{1,64})`,
+      r`(?<![A-Za-z0-9_])[A-Za-z]:\\{1,2}Users\\{1,2}([^\\/:*?"<>|\s]{1,64})`,
+      r`${BW}(?:user(?:_?name)?|login|uid)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?([A-Za-z0-9._@-]{2,64})`,
+      r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://([^\s:/@"'<>]{1,128})(?::[^\s/@"'<>]{0,256})?@`,
+    ].join('|'),
+  },
+  {
+    kind: 'file_path', filter: 'remove_file_paths', priority: 30,
+    source: [
+      r`(?<![A-Za-z0-9_.~+/:\\-])(?:file://)?(?:~|/(?:home|Users|root|var|etc|opt|srv|app|apps|mnt|data|tmp|workspace|workspaces|code|private|Volumes|builds|runner|deploy|www|media|usr/local|usr/src|usr/share|usr/lib|lib|snap|nix))(?:/[A-Za-z0-9_.@%+=,~-]{1,255}){1,64}/?`,
+      r`(?<![A-Za-z0-9_.~+/:\\-])(?:/[A-Za-z0-9_.@%+=,~-]{1,255}){1,64}\.(?:py|pyc|js|mjs|cjs|ts|tsx|jsx|go|java|kt|rb|php|cs|rs|c|cc|cpp|h|hpp|swift|scala|json|ya?ml|toml|ini|cfg|conf|env|log|pem|key|crt|sh|bash|sql|db|sqlite|dll|so|exe|jar|class|ipynb)(?![A-Za-z0-9_])`,
+      r`(?<![A-Za-z0-9_])[A-Za-z]:(?:\\{1,2}(?:[^\\/:*?"<>|\s]{1,255}(?: [^\\/:*?"<>|\s]{1,255}){0,8}(?=\\)|[^\\/:*?"<>|\s]{1,255})){1,64}\\?`,
+    ].join('|'),
+  },
+];
+
+/** Detectors used by `looksSensitiveError`, whatever the filters say. */
+export const ERROR_FILTERS: readonly string[] = ['redact_api_keys', 'remove_stack_traces', 'remove_file_paths', 'remove_internal_ips'];

@@ -1,0 +1,163 @@
+// The compiled detector set: finds, merges and replaces secrets in text; tells streams what to hold back.
+import { capRepeats, holdSource, maxLen, requiredLiteral, type Anchor } from './regex/analyze.js';
+import { compileNfa, NfaScanner, type Program } from './regex/nfa.js';
+import { parseRegex } from './regex/parse.js';
+import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
+import type { DetectorSpec } from './detectors.js';
+
+/** Default bound for unbounded repeats when holding back stream text. */
+export const DEFAULT_HOLD_CAP = 512;
+/** Longest text a custom pattern is guaranteed to cover in one match. */
+export const CUSTOM_MATCH_CAP = 4096;
+
+export interface Finding { start: number; end: number; kind: string; priority: number }
+
+interface Builtin {
+  kind: string; priority: number; re: RegExp; hold: RegExp; holdLen: number;
+  groups: number[] | undefined; validate: DetectorSpec['validate']; hint: RegExp | undefined;
+}
+
+interface Custom { kind: string; priority: number; prog: Program; anchor: Anchor | null; nfa: NfaScanner }
+
+/** Characters that may continue a token; swallowed after an over-long token was redacted on a stream. */
+export const TOKEN_CONTINUATION = /[A-Za-z0-9_\-+/=.~%]*/y;
+
+export function compileBuiltin(spec: DetectorSpec): Builtin {
+  const flags = spec.flags ?? '';
+  const ast = parseRegex(spec.source);
+  const cap = spec.holdCap ?? DEFAULT_HOLD_CAP;
+  return {
+    kind: spec.kind,
+    priority: spec.priority,
+    re: new RegExp(spec.source, flags + 'g' + (spec.groups ? 'd' : '')),
+    hold: new RegExp(holdSource(ast, cap), flags + 'g'),
+    holdLen: maxLen(capRepeats(ast, cap)),
+    groups: spec.groups,
+    validate: spec.validate,
+    hint: spec.hint,
+  };
+}
+
+export function compileCustom(name: string, source: string): Custom {
+  const { body, caseInsensitive } = splitFlags(source);
+  const ast = parseRegex(body);
+  const prog = compileNfa(ast, caseInsensitive, MAX_PATTERN_STATES);
+  return { kind: name, priority: 20, prog, anchor: requiredLiteral(ast, caseInsensitive), nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP) };
+}
+
+export class DetectorSet {
+  readonly holdMax: number;
+  private readonly markers = new Map<string, string>();
+
+  constructor(readonly builtins: Builtin[], readonly customs: Custom[], private readonly replacement: string) {
+    this.holdMax = Math.max(0, ...builtins.map((b) => b.holdLen), customs.length ? CUSTOM_MATCH_CAP : 0);
+  }
+
+  marker(kind: string): string {
+    let m = this.markers.get(kind);
+    if (m === undefined) { m = this.replacement.split('{kind}').join(kind); this.markers.set(kind, m); }
+    return m;
+  }
+
+  /** Built-in findings that start at or after `from` (earlier text is context for look-behinds). */
+  findBuiltins(text: string, from: number, out: Finding[]): void {
+    for (const d of this.builtins) {
+      if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) continue;
+      const re = d.re;
+      re.lastIndex = from;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text)) !== null) {
+        if (m[0].length === 0) { re.lastIndex++; continue; }
+        let start = m.index, end = m.index + m[0].length;
+        if (d.groups) {
+          for (const g of d.groups) {
+            const span = m.indices?.[g];
+            if (span) { start = span[0]; end = span[1]; break; }
+          }
+        }
+        if (d.validate && !d.validate(text.slice(start, end), m)) continue;
+        out.push({ start, end, kind: d.kind, priority: d.priority });
+      }
+    }
+  }
+
+  /** Custom-pattern findings inside text[from, to), run near each pattern's anchor literal. */
+  findCustoms(text: string, from: number, to: number, out: Finding[]): void {
+    for (const c of this.customs) {
+      const windows = c.anchor ? anchorWindows(text, from, to, c.anchor) : [from, to];
+      for (let i = 0; i < windows.length; i += 2) {
+        const ws = windows[i], we = windows[i + 1];
+        c.nfa.reset(ws, ws > 0 ? text.charCodeAt(ws - 1) : -1);
+        c.nfa.feed(text, ws, we);
+        c.nfa.finish(we < text.length ? text.charCodeAt(we) : -1);
+        const s = c.nfa.spans;
+        for (let j = 0; j < s.length; j += 2) out.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
+      }
+    }
+  }
+
+  /**
+   * Leftmost position at or after `from` where the rest of `text` could still grow into a
+   * built-in finding; text.length when none.
+   */
+  holdStart(text: string, from: number): number {
+    let best = text.length;
+    for (const d of this.builtins) {
+      const re = d.hold;
+      re.lastIndex = Math.max(from, text.length - d.holdLen - 1);
+      const m = re.exec(text);
+      if (m && m.index < best) best = m.index;
+    }
+    return best;
+  }
+
+  redactText(text: string): { text: string; kinds: Map<string, number> } {
+    const found: Finding[] = [];
+    this.findBuiltins(text, 0, found);
+    this.findCustoms(text, 0, text.length, found);
+    const kinds = new Map<string, number>();
+    if (found.length === 0) return { text, kinds };
+    const merged = mergeFindings(found);
+    return { text: this.apply(text, 0, text.length, merged, kinds), kinds };
+  }
+
+  /** text[from, to) with merged findings (all inside the range) replaced; counts go to `kinds`. */
+  apply(text: string, from: number, to: number, merged: Finding[], kinds: Map<string, number>): string {
+    let out = '';
+    let at = from;
+    for (const f of merged) {
+      out += text.slice(at, f.start) + this.marker(f.kind);
+      kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+      at = f.end;
+    }
+    return out + text.slice(at, to);
+  }
+}
+
+/** Sorts findings and unites overlapping ones; a union takes the kind of its highest-priority part. */
+export function mergeFindings(found: Finding[]): Finding[] {
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Finding[] = [];
+  for (const f of found) {
+    const last = out[out.length - 1];
+    if (last && f.start < last.end) {
+      if (f.end > last.end) last.end = f.end;
+      if (f.priority > last.priority) { last.priority = f.priority; last.kind = f.kind; }
+    } else out.push({ ...f });
+  }
+  return out;
+}
+
+function anchorWindows(text: string, from: number, to: number, a: Anchor): number[] {
+  const left = Math.min(a.leftMax, CUSTOM_MATCH_CAP), right = Math.min(a.rightMax, CUSTOM_MATCH_CAP);
+  const out: number[] = [];
+  let i = text.indexOf(a.literal, from);
+  while (i >= 0 && i < to) {
+    const ws = Math.max(from, i - left), we = Math.min(to, i + a.literal.length + right);
+    const n = out.length;
+    if (n > 0 && ws <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], we);
+    else out.push(ws, we);
+    i = text.indexOf(a.literal, i + 1);
+  }
+  return out;
+}

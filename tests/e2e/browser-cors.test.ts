@@ -1,0 +1,146 @@
+// A real browser (Debian chromium, headless, driven by playwright-core) calls the proxy from a listed and an unlisted origin.
+// Skipped with a message when chromium or playwright-core is missing; LOLLMS_GUARD_REQUIRE_E2E=1 (CI) turns the skip into a failure.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
+import { DOUBLE_MODELS } from '../helpers/lollms-double.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const REQUIRED = process.env.LOLLMS_GUARD_REQUIRE_E2E === '1';
+
+// The page's own script: fetches the proxy (URL, key and body from the query string) and publishes the outcome.
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>cors probe</title></head><body><script>
+(async () => {
+  const q = new URLSearchParams(location.search);
+  const init = { method: q.get('method') || 'GET', headers: { 'X-API-Key': q.get('key') } };
+  if (q.get('body')) { init.headers['Content-Type'] = 'application/json'; init.body = q.get('body'); }
+  try {
+    const r = await fetch(q.get('target'), init);
+    window.__result = { ok: true, status: r.status, requestId: r.headers.get('x-request-id'), body: await r.json() };
+  } catch (e) {
+    window.__result = { ok: false, error: String(e) };
+  }
+})();
+</script></body></html>`;
+
+interface Outcome {
+  ok: boolean;
+  status?: number;
+  requestId?: string | null;
+  body?: any;
+  error?: string;
+}
+
+async function servePage(): Promise<{ origin: string; close(): Promise<void> }> {
+  const s = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const origin = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  return { origin, close: () => new Promise<void>((r) => s.close(() => r())) };
+}
+
+async function loadPlaywright(): Promise<any | null> {
+  const name = 'playwright-core'; // not a typed dependency: resolved at run time only
+  try {
+    return await import(name);
+  } catch {
+    return null;
+  }
+}
+
+let skipReason: string | undefined;
+let pw: any;
+if (!existsSync(CHROMIUM)) skipReason = `chromium not installed at ${CHROMIUM} (Debian: apt-get install -y chromium)`;
+else if (!(pw = await loadPlaywright())) skipReason = 'playwright-core is not installed (npm install playwright-core)';
+if (skipReason && REQUIRED) throw new Error(`LOLLMS_GUARD_REQUIRE_E2E=1 but ${skipReason}`);
+
+let h: Harness;
+let listed: { origin: string; close(): Promise<void> };
+let unlisted: { origin: string; close(): Promise<void> };
+let context: any;
+let profile: string;
+
+before(async () => {
+  if (skipReason) return;
+  listed = await servePage();
+  unlisted = await servePage();
+  h = await startHarness({
+    extra: `
+[security.cors]
+enabled = true
+origins = ["${listed.origin}"]
+methods = ["GET", "POST", "OPTIONS"]
+allowed_headers = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"]
+exposed_headers = ["X-Request-ID"]
+`,
+  });
+  profile = mkdtempSync(join(tmpdir(), 'lollms-guard-chromium-'));
+  context = await pw.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+});
+
+after(async () => {
+  if (skipReason) return;
+  await context?.close();
+  await h?.close();
+  await listed?.close();
+  await unlisted?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function probe(origin: string, path: string, body?: unknown): Promise<Outcome> {
+  const q = new URLSearchParams({ target: `${h.url}${path}`, key: USER_KEY });
+  if (body !== undefined) {
+    q.set('method', 'POST');
+    q.set('body', JSON.stringify(body));
+  }
+  const page = await context.newPage();
+  try {
+    await page.goto(`${origin}/?${q.toString()}`);
+    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 10_000 });
+    return (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Outcome;
+  } finally {
+    await page.close();
+  }
+}
+
+test('browser: a listed origin calls the proxy with X-API-Key and reads the answer', { skip: skipReason }, async () => {
+  const before = h.double.requests.length;
+  const r = await probe(listed.origin, '/v1/models');
+  assert.equal(r.ok, true, `fetch failed in the browser: ${r.error}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data.map((m: { id: string }) => m.id), DOUBLE_MODELS);
+  assert.ok(r.requestId, 'the exposed X-Request-ID is readable by the page');
+  const seen = h.double.requests.slice(before);
+  assert.deepEqual(seen.map((x) => x.method), ['GET'], 'the upstream got the GET, never the preflight');
+  assert.equal(seen[0].headers['x-api-key'], undefined, 'the browser-sent key is not forwarded');
+});
+
+test('browser: a listed origin POSTs a chat completion through the proxy', { skip: skipReason }, async () => {
+  const r = await probe(listed.origin, '/v1/chat/completions', { model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(r.ok, true, `fetch failed in the browser: ${r.error}`);
+  assert.equal(r.status, 200);
+  assert.ok(r.body.choices[0].message.content.length > 0);
+});
+
+test('browser: an unlisted origin is blocked by the browser and the upstream sees nothing', { skip: skipReason }, async () => {
+  const before = h.double.requests.length;
+  const r = await probe(unlisted.origin, '/v1/models');
+  assert.equal(r.ok, false, 'the browser must refuse the cross-origin answer');
+  assert.match(String(r.error), /TypeError|Failed to fetch/);
+  assert.equal(h.double.requests.length, before, 'the preflight failed, so the real request was never sent');
+});
+
+test('browser: a denial from a listed origin is readable as a JSON error', { skip: skipReason }, async () => {
+  const r = await probe(listed.origin, '/list_models');
+  assert.equal(r.ok, true, `fetch failed in the browser: ${r.error}`);
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'route_not_allowed');
+});
