@@ -55,11 +55,11 @@ export class RedisStore implements RateStore {
   /** True when commands can be sent right now. */
   get ready(): boolean { return this.client.status === 'ready'; }
 
-  /** First use connects (lazily); later ioredis reconnects by itself. */
+  /** First use connects (lazily; concurrent first calls share the attempt); later ioredis reconnects by itself. */
   private async connected(): Promise<void> {
-    if (this.client.status !== 'wait') return;
-    this.connecting ??= this.client.connect().finally(() => { this.connecting = undefined; });
-    await this.connecting;
+    if (this.client.status === 'ready') return;
+    if (this.client.status === 'wait') this.connecting ??= this.client.connect().finally(() => { this.connecting = undefined; });
+    if (this.connecting) await this.connecting;
   }
 
   private clock(): number { return this.now ? Math.floor(this.now()) : -1; }
