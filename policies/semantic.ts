@@ -1,6 +1,7 @@
 // Policy checks the JSON Schema cannot express (URLs, CIDRs, roles, routes, regexes, duplicates) and start-up warnings.
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
+import { checkPatternSafety } from './disclosure/safety.js';
 
 /** A finding at a policy path; load.ts turns it into a located problem. */
 export interface Finding { readonly path: (string | number)[]; readonly message: string }
@@ -9,7 +10,7 @@ export interface Finding { readonly path: (string | number)[]; readonly message:
 export type PatternCheck = (name: string, source: string) => string | null;
 const patternChecks: PatternCheck[] = [];
 
-/** Lets the redaction module add its catastrophic-backtracking check to every load. */
+/** Adds a check of extra detector patterns (the redaction module's own checkPatternSafety always runs). */
 export function registerPatternCheck(fn: PatternCheck): void {
   if (!patternChecks.includes(fn)) patternChecks.push(fn);
 }
@@ -79,13 +80,11 @@ function checkRoute(path: (string | number)[], route: unknown): Finding[] {
   return [{ path, message: `invalid route ${show(route)}; ${hint}` }];
 }
 
+/** The redaction module's own check (syntax incl. a leading "(?i)", backtracking shapes, size), then any registered ones. */
 function checkRegex(path: (string | number)[], name: string, source: unknown): Finding[] {
   if (typeof source !== 'string') return [];
-  try { new RegExp(source, 'g'); } catch (e) {
-    return [{ path, message: `pattern ${show(source)} is not a valid JavaScript regular expression (${(e as Error).message}); fix or remove it` }];
-  }
   const out: Finding[] = [];
-  for (const check of patternChecks) {
+  for (const check of [checkPatternSafety, ...patternChecks]) {
     const msg = check(name, source);
     if (msg) out.push({ path, message: msg });
   }

@@ -2,6 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../policies/compiled.js';
 import type { AuditLogger } from './audit/types.js';
+import type { Metrics } from './metrics/index.js';
 import type { ResponseHooks } from './upstream/forward.js';
 
 export interface Extensions {
@@ -16,6 +17,7 @@ export interface ExtensionDeps {
   readonly audit: AuditLogger;
   readonly env: NodeJS.ProcessEnv;
   readonly say: (line: string) => void;
+  readonly metrics: Metrics;
   /** `explain`: use a local store, touch nothing shared. */
   readonly dryRun?: boolean;
 }

@@ -17,6 +17,8 @@ import { resolveExtraKeys } from './keys.js';
 import { upstreamProbe, type CheckState } from './health.js';
 import { CircuitBreaker } from './upstream/circuit.js';
 import { createExtensions, type Extensions } from './extensions.js';
+import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
+import { auditSampler } from './metrics/audit.js';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -48,6 +50,9 @@ export interface RunningServer {
   readonly port: number;
   readonly policy: () => CompiledPolicy;
   readonly audit: () => AuditLogger;
+  readonly metrics: Metrics;
+  /** URL of the /metrics listener, when enabled. */
+  readonly metricsUrl?: string;
   /** Re-reads the policy files; an invalid policy changes nothing. */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight answers finish up to the grace period, flushes the audit. */
@@ -68,7 +73,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const first = loadPolicy(files, env);
   for (const w of first.warnings) say(`lollms-guard: warning: ${w}`);
   const cb = first.raw.upstream.circuit_breaker;
-  const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled);
+  // Metrics live as long as the process: counters survive reloads.
+  const metrics = createMetrics({ collectDefault: !opts.dryRun });
+  const sampleAudit = auditSampler(metrics);
+  const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled, Date.now, (st) => metrics.circuit(st));
+  metrics.policyLoaded(first.hash);
   const lockouts = new LockoutTable();
   // Set right below; read lazily so events of a request that outlives a reload reach the current logger.
   let gen: Generation = undefined as unknown as Generation;
@@ -90,11 +99,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
-    const ext = createExtensions(policy, { audit, env, say, dryRun: opts.dryRun !== undefined });
+    const ext = createExtensions(policy, { audit, env, say, metrics, dryRun: opts.dryRun !== undefined });
     const probe = upstreamProbe(policy.raw.upstream.url);
     const upstreamKeyEnv = policy.raw.upstream.api_key_env;
     const papp = createPolicyApp(policy, {
-      auth: { extraKeys, lockouts, onEvent: (e) => authEvent(currentAudit(), e) },
+      auth: {
+        extraKeys,
+        lockouts,
+        onEvent: (e) => {
+          authEvent(currentAudit(), e);
+          if (e.action === 'auth_failure') metrics.authFailure(e.reason);
+          else if (e.action === 'lockout') metrics.authFailure('lockout');
+        },
+      },
       upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled, hooks: ext.hooks },
       health: {
         checks: async () => {
@@ -108,7 +125,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         },
       },
       onDone: (ctx, status, userAgent) => {
-        requestDone(currentAudit(), ctx, status, userAgent);
+        const a = currentAudit();
+        requestDone(a, ctx, status, userAgent);
+        metrics.request(ctx, status);
+        sampleAudit(a);
         opts.onRequest?.(ctx, status);
       },
       dryRun: opts.dryRun,
@@ -155,6 +175,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : p.port;
+  const mon = first.raw.monitoring;
+  let metricsServer: MetricsServer | undefined;
+  if (mon.metrics_enabled && !opts.dryRun) {
+    try {
+      metricsServer = await startMetricsServer(metrics, mon.metrics_host, mon.metrics_port);
+    } catch (e) {
+      server.close();
+      const err = e as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`metrics listener ${mon.metrics_host}:${mon.metrics_port}: ${err.code ?? err.message}. Change monitoring.metrics_host / metrics_port or set monitoring.metrics_enabled = false`), { code: 'METRICS_LISTEN' });
+    }
+  }
   const bound = opts.listen?.host ?? p.host;
   const host = bound.includes(':') ? `[${bound}]` : bound;
   const url = `${tlsOn ? 'https' : 'http'}://${host}:${port}`;
@@ -173,6 +204,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     port,
     policy: () => gen.papp.policy,
     audit: () => gen.audit,
+    metrics,
+    metricsUrl: metricsServer ? `${metricsServer.url}/metrics` : undefined,
     reload,
     async close() {
       if (shuttingDown) return;
@@ -189,6 +222,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       gen.papp.pipeline.close();
       await gen.ext.close();
       await gen.audit.close();
+      await metricsServer?.close();
     },
   };
 
@@ -200,6 +234,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
       gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
       onReload?.(false, next0Hash());
+      metrics.policyReload(false);
       return { ok: false, problems };
     }
     const fixed = restartOnly(first, next);
@@ -211,6 +246,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const problems = [(e as Error).message];
       old.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
       onReload?.(false, next0Hash());
+      metrics.policyReload(false);
       return { ok: false, problems };
     }
     const nc = next.raw.upstream.circuit_breaker;
@@ -225,6 +261,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
     gen.audit.event({ action: 'policy_reload', outcome: 'success', eventClass: 'configuration_changes', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
     onReload?.(true, next.hash);
+    metrics.policyReload(true, next.hash);
     return { ok: true, restartNeeded: fixed };
   }
 

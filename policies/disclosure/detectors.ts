@@ -49,7 +49,7 @@ const secretValue = (v: string, m: RegExpExecArray): boolean => !/^[0-9.]+$/.tes
 export const DETECTORS: readonly DetectorSpec[] = [
   {
     kind: 'private_key', filter: KEY, priority: 100, hint: /-----BEGIN/, holdCap: 8192,
-    source: r`-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,.\\-]{0,8192}?(?:-----END[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----|(?![A-Za-z0-9+/=\s:,.\\-]))`,
+    source: r`-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----END)){0,8192}(?:-----END[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----)?`,
   },
   { kind: 'anthropic_key', filter: KEY, priority: 95, source: r`${B}sk-ant-[A-Za-z0-9_-]{32,}`, validate: notPlaceholder },
   { kind: 'openrouter_key', filter: KEY, priority: 95, source: r`${B}sk-or-v1-[a-f0-9]{64}`, validate: notPlaceholder },
@@ -82,7 +82,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     kind: 'llm_api_key', filter: KEY, priority: 90, validate: notPlaceholder,
     source: r`${B}(?:pplx-[A-Za-z0-9]{40,}|fw_[A-Za-z0-9]{20,}|lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}|tvly-(?:dev-|prod-)?[A-Za-z0-9]{20,}|nvapi-[A-Za-z0-9_-]{40,}|pcsk_[A-Za-z0-9_]{40,}|dapi[a-f0-9]{32}(?![A-Za-z0-9]))`,
   },
-  { kind: 'jwt', filter: KEY, priority: 88, holdCap: 4096, source: r`${B}eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*` },
+  { kind: 'jwt', filter: KEY, priority: 88, holdCap: 2048, source: r`${B}eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*` },
   { kind: 'bearer_token', filter: KEY, priority: 80, groups: [1], validate: isTokenValue, source: r`${BW}(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)` },
   { kind: 'basic_auth', filter: KEY, priority: 80, groups: [1], flags: 'i', hint: /basic/i, validate: notPlaceholder, source: r`${BW}authorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})` },
   {
@@ -102,11 +102,11 @@ export const DETECTORS: readonly DetectorSpec[] = [
   { kind: 'ssn', filter: 'redact_pii', priority: 60, validate: isSsn, source: r`(?<![0-9A-Za-z-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z-])` },
   {
     kind: 'email', filter: 'redact_emails', priority: 50, hint: /@/,
-    source: r`(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`,
+    source: r`(?<![A-Za-z0-9._%+-])(?<!//[^\s/@]{1,128}:)[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`,
   },
   {
     kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, validate: isInternalIpv4,
-    source: r`(?<![0-9A-Za-z.]|[Vv]ersion |[Vv]er )[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?(?![0-9]|\.[0-9])`,
+    source: r`(?<![0-9A-Za-z.]|(?<![A-Za-z])[Vv]er(?:sion)? )[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?(?![0-9]|\.[0-9])`,
   },
   {
     kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, flags: 'i', validate: isInternalIpv6,
@@ -126,7 +126,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ].join('|'),
   },
   {
-    kind: 'username', filter: 'remove_usernames', priority: 35, groups: [1, 2, 3, 4], flags: 'i', hint: /home|users|user|login|uid|:\/\//i,
+    kind: 'username', filter: 'remove_usernames', priority: 25, groups: [1, 2, 3, 4], flags: 'i', hint: /home|users|user|login|uid|:\/\//i,
     source: [
       r`(?<![A-Za-z0-9_.-])/(?:home|Users)/([A-Za-z0-9._-]{1,64})`,
       r`(?<![A-Za-z0-9_])[A-Za-z]:\\{1,2}Users\\{1,2}([^\\/:*?"<>|\s]{1,64})`,
@@ -137,9 +137,9 @@ export const DETECTORS: readonly DetectorSpec[] = [
   {
     kind: 'file_path', filter: 'remove_file_paths', priority: 30,
     source: [
-      r`(?<![A-Za-z0-9_.~+/:\\-])(?:file://)?(?:~|/(?:home|Users|root|var|etc|opt|srv|app|apps|mnt|data|tmp|workspace|workspaces|code|private|Volumes|builds|runner|deploy|www|media|usr/local|usr/src|usr/share|usr/lib|lib|snap|nix))(?:/[A-Za-z0-9_.@%+=,~-]{1,255}){1,64}/?`,
-      r`(?<![A-Za-z0-9_.~+/:\\-])(?:/[A-Za-z0-9_.@%+=,~-]{1,255}){1,64}\.(?:py|pyc|js|mjs|cjs|ts|tsx|jsx|go|java|kt|rb|php|cs|rs|c|cc|cpp|h|hpp|swift|scala|json|ya?ml|toml|ini|cfg|conf|env|log|pem|key|crt|sh|bash|sql|db|sqlite|dll|so|exe|jar|class|ipynb)(?![A-Za-z0-9_])`,
-      r`(?<![A-Za-z0-9_])[A-Za-z]:(?:\\{1,2}(?:[^\\/:*?"<>|\s]{1,255}(?: [^\\/:*?"<>|\s]{1,255}){0,8}(?=\\)|[^\\/:*?"<>|\s]{1,255})){1,64}\\?`,
+      r`(?<![A-Za-z0-9_.~+/:\\-])(?:file://)?(?:~|/(?:home|Users|root|var|etc|opt|srv|app|apps|mnt|data|tmp|workspace|workspaces|code|private|Volumes|builds|runner|deploy|www|media|usr/local|usr/src|usr/share|usr/lib|lib|snap|nix))(?:/[A-Za-z0-9_.@%+=,~-]{1,128}){1,32}/?`,
+      r`(?<![A-Za-z0-9_.~+/:\\-])(?:/[A-Za-z0-9_.@%+=,~-]{1,128}){1,32}\.(?:py|pyc|js|mjs|cjs|ts|tsx|jsx|go|java|kt|rb|php|cs|rs|c|cc|cpp|h|hpp|swift|scala|json|ya?ml|toml|ini|cfg|conf|env|log|pem|key|crt|sh|bash|sql|db|sqlite|dll|so|exe|jar|class|ipynb)(?![A-Za-z0-9_])`,
+      r`(?<![A-Za-z0-9_])[A-Za-z]:(?:\\{1,2}(?:[^\\/:*?"<>|\s]{1,128}(?: [^\\/:*?"<>|\s]{1,128}){0,4}(?=\\)|[^\\/:*?"<>|\s]{1,128})){1,32}\\?`,
     ].join('|'),
   },
 ];

@@ -9,6 +9,8 @@ import type { DetectorSpec } from './detectors.js';
 export const DEFAULT_HOLD_CAP = 512;
 /** Longest text a custom pattern is guaranteed to cover in one match. */
 export const CUSTOM_MATCH_CAP = 4096;
+/** No detector makes a stream wait on more than this many characters. */
+export const HOLD_LIMIT = 8448;
 
 export interface Finding { start: number; end: number; kind: string; priority: number }
 
@@ -31,7 +33,7 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     priority: spec.priority,
     re: new RegExp(spec.source, flags + 'g' + (spec.groups ? 'd' : '')),
     hold: new RegExp(holdSource(ast, cap), flags + 'g'),
-    holdLen: maxLen(capRepeats(ast, cap)),
+    holdLen: Math.min(HOLD_LIMIT, maxLen(capRepeats(ast, cap))),
     groups: spec.groups,
     validate: spec.validate,
     hint: spec.hint,

@@ -18,6 +18,7 @@ export { verifyAuditFiles, type VerifyResult, type VerifyProblem } from './verif
 export { listAuditFiles, archiveName } from './rotation.js';
 export { LineTransport, StreamTransport, type TransportProblem } from './transports.js';
 export { AuditFileTransport, type FileTransportOptions } from './file-transport.js';
+export { HttpTransport, hecEnvelope, type HttpTransportOptions } from './http-transport.js';
 
 /** The line a request would produce (no chain, no anonymize): for `explain` and docs. */
 export function buildRequestRecord(format: AuditFormat, ctx: RequestContext, res: RequestEnd, meta: RecordMeta): AuditRecord {

@@ -10,6 +10,7 @@ import { createAnonymizer, type Anonymizer } from './anonymize.js';
 import { HashChain, STATE_FILE, loadHead, saveHead } from './chain.js';
 import { eventFacts, requestFacts } from './facts.js';
 import { AuditFileTransport } from './file-transport.js';
+import { HttpTransport } from './http-transport.js';
 import { buildRecord, type AuditRecord } from './records.js';
 import { StreamTransport, type LineTransport, type TransportProblem } from './transports.js';
 import type {
@@ -83,10 +84,7 @@ class WinstonAuditLogger implements AuditLogger {
     const names = [s.hash_chain_key_env, s.http.token_env, ...(o.secretEnvNames ?? ['LOLLMS_API_KEY'])];
     this.secrets = [...new Set(names.map((n) => env[n] ?? '').filter((v) => v.length >= MIN_SECRET))];
 
-    const toFile = s.output !== 'stdout';
-    if (s.output === 'http') {
-      this.warnings.push(`audit: output = "http" is not implemented yet; writing to ${filePath} instead`);
-    }
+    const toFile = s.output === 'file' || s.output === 'both';
     if (s.anonymize) {
       if (!key) this.warnings.push(`audit: anonymize without ${s.hash_chain_key_env}: pseudonyms use a random key and change at each restart`);
       this.anonymize = createAnonymizer(key ?? randomBytes(32));
@@ -104,6 +102,15 @@ class WinstonAuditLogger implements AuditLogger {
       }));
     }
     if (s.output === 'stdout' || s.output === 'both') this.transports.push(new StreamTransport(o.stdout ?? process.stdout, report));
+    if (s.output === 'http') {
+      const token = env[s.http.token_env] || undefined;
+      if (!token) this.warnings.push(`audit: ${s.http.token_env} is not set: the collector gets no Authorization header`);
+      this.transports.push(new HttpTransport({
+        url: s.http.url, format: s.http.format, token, batchSize: s.http.batch_size, flushIntervalMs: s.http.flush_interval_ms,
+        spoolDir: resolve(cwd, s.http.spool_dir), spoolMaxBytes: Math.max(1, Math.floor(s.http.spool_max_mb * MB)),
+        hostname: this.hostname, report, ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+      }));
+    }
 
     this.logger = winston.createLogger({
       levels: { ...LEVELS },

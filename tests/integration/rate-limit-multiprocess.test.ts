@@ -68,11 +68,11 @@ async function burst(urls: string[], perInstance: number, init: (i: number) => R
 
 function registerTests(): void {
   const cases: Array<[string, SectionOverrides, 'key' | 'many']> = [
-    ['token_bucket per_user', { algorithm: 'token_bucket', per_user: { rate: 1, burst: 50, window_seconds: 600 } }, 'key'],
+    ['token_bucket per_user', { algorithm: 'token_bucket', per_user: { rate: 1, burst: 50, window_seconds: 600 }, per_endpoint: { default_burst: 1000 } }, 'key'],
     ['sliding_window per_user', { algorithm: 'sliding_window', per_user: { rate: 50, window_seconds: 600 } }, 'key'],
     ['fixed_window per_user', { algorithm: 'fixed_window', per_user: { rate: 50, window_seconds: 86_400 } }, 'key'],
     ['sliding_window global', { algorithm: 'sliding_window', global: { rate: 50, window_seconds: 600 } }, 'many'],
-    ['token_bucket per_endpoint', { algorithm: 'token_bucket', endpoints: [{ path: '/v1/*', rate: 1, burst: 50, window_seconds: 600 }] }, 'key'],
+    ['token_bucket per_endpoint', { algorithm: 'token_bucket', per_user: { burst: 1000 }, endpoints: [{ path: '/v1/*', rate: 1, burst: 50, window_seconds: 600 }] }, 'key'],
   ];
   for (const [name, o, who] of cases) {
     test(`three processes, one Redis: ${name} allows exactly 50 of 300 concurrent requests`, async () => {

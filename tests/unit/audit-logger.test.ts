@@ -35,7 +35,7 @@ test('relative file_path resolves against cwd; request() is written once per con
   assert.equal(readLines(join(dir, 'logs/audit.log')).length, 1);
 });
 
-test('output = stdout writes no file; output = http falls back to the file with a warning', async () => {
+test('output = stdout writes no file', async () => {
   const dir = tmp();
   const out = new PassThrough();
   const chunks: string[] = [];
@@ -45,12 +45,6 @@ test('output = stdout writes no file; output = http falls back to the file with 
   await a.close();
   assert.equal(existsSync(join(dir, 'a.log')), false);
   assert.equal(chunks.join('').trim().split('\n').length, 1);
-
-  const h = createAuditLogger(makeSection({ output: 'http', file_path: join(dir, 'h.log') }), { ...OPTS, stateDir: dir });
-  assert.match(h.warnings.join('\n'), /http.*not implemented/);
-  h.request(makeCtx(), { status: 200 });
-  await h.close();
-  assert.equal(readLines(join(dir, 'h.log')).length, 1);
 });
 
 test('event classes: each switch drops its events; denied requests survive requests = false if their class is on', async () => {

@@ -253,12 +253,15 @@ test('warnings: bypass switch with and without debug.enabled', () => {
   assert.ok(on.warnings.some((w) => w.includes('rate limits are bypassed')));
 });
 
-test('pattern checks plugged in by the redaction module are applied', () => {
-  registerPatternCheck((name, source) => (source === '(x+x+)+y' ? `pattern ${name} can backtrack catastrophically` : null));
-  const ps = problemsOf([toml('[security.information_disclosure.patterns]\nevil = "(x+x+)+y"\nfine = "x+y"\n')]);
-  assert.equal(ps.length, 1);
-  assert.equal(ps[0].path, 'security.information_disclosure.patterns.evil');
-  assert.equal(ps[0].line, 2);
+test('detector patterns: the redaction safety check runs, and plugged-in checks too', () => {
+  const ok = loadPolicy([toml('[security.information_disclosure.patterns]\nticket = "(?i)tkt-[0-9]{6}"\n')], {});
+  assert.equal(ok.raw.security.information_disclosure.patterns.ticket, '(?i)tkt-[0-9]{6}');
+  const bad = problemsOf([toml('[security.information_disclosure.patterns]\nfine = "x+y"\nevil = "(a+)+$"\n')]);
+  assert.deepEqual(bad.map((p) => [p.path, p.line]), [['security.information_disclosure.patterns.evil', 3]]);
+  assert.match(bad[0].message, /^pattern "evil" = /);
+  registerPatternCheck((name, source) => (source === 'forbidden-[0-9]+' ? `pattern ${name} is on the deny list` : null));
+  const ps = problemsOf([toml('[security.information_disclosure.patterns]\nmine = "forbidden-[0-9]+"\n')]);
+  assert.deepEqual(ps.map((p) => p.message), ['pattern mine is on the deny list']);
 });
 
 test('the hash is stable across key order and changes with content', () => {

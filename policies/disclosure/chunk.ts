@@ -1,0 +1,156 @@
+// Redacts the streamed text fields of JSON chunks (OpenAI deltas, Ollama messages), one held-back channel per field.
+import { TextChannel, type KindSink } from './channel.js';
+import type { DetectorSet } from './scan.js';
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as const;
+const OLLAMA_FIELDS = ['content', 'thinking'] as const;
+
+interface Slot { choice: number; field: string; tool?: number; ch: TextChannel }
+
+/**
+ * Keeps one channel per (choice, field) or (choice, tool call) across the chunks of a stream.
+ * `process` rewrites a chunk in place; `pendingChunk` builds a closing chunk for held text.
+ */
+export class ChunkRedactor {
+  private readonly slots = new Map<string, Slot>();
+  private last: Json | null = null;
+
+  constructor(private readonly set: DetectorSet, private readonly sink: KindSink, private readonly atomic: (s: string) => string) {}
+
+  private slot(key: string, choice: number, field: string, tool?: number): Slot {
+    let s = this.slots.get(key);
+    if (!s) { s = { choice, field, tool, ch: new TextChannel(this.set, this.sink) }; this.slots.set(key, s); }
+    return s;
+  }
+
+  /** Redacts a parsed chunk in place. Returns true when it changed. */
+  process(obj: Json): boolean {
+    let changed = false;
+    const push = (key: string, choice: number, field: string, value: string, tool?: number): string => {
+      const out = this.slot(key, choice, field, tool).ch.push(value);
+      if (out !== value) changed = true;
+      return out;
+    };
+    if (Array.isArray(obj.choices)) {
+      this.last = obj;
+      obj.choices.forEach((c: unknown, pos: number) => {
+        if (!isObj(c)) return;
+        const idx = typeof c.index === 'number' ? c.index : pos;
+        const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
+        if (delta) {
+          for (const f of DELTA_FIELDS) if (typeof delta[f] === 'string') delta[f] = push(`${idx}:${f}`, idx, f, delta[f] as string);
+          if (Array.isArray(delta.tool_calls)) {
+            delta.tool_calls.forEach((tc: unknown, j: number) => {
+              if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
+              const ti = typeof tc.index === 'number' ? tc.index : j;
+              tc.function.arguments = push(`${idx}:tool:${ti}`, idx, 'arguments', tc.function.arguments, ti);
+            });
+          }
+        }
+        if (typeof c.text === 'string') c.text = push(`${idx}:text`, idx, 'text', c.text);
+        if (c.finish_reason !== null && c.finish_reason !== undefined) {
+          if (this.flushChoice(c, idx)) changed = true;
+        }
+      });
+    }
+    if (isObj(obj.message) || typeof obj.response === 'string') {
+      this.last = obj;
+      if (isObj(obj.message)) {
+        const m = obj.message;
+        for (const f of OLLAMA_FIELDS) if (typeof m[f] === 'string') m[f] = push(`o:${f}`, -1, f, m[f] as string);
+      }
+      if (typeof obj.response === 'string') obj.response = push('o:response', -1, 'response', obj.response);
+      if (obj.done === true && this.flushOllama(obj)) changed = true;
+    }
+    if (obj.error !== undefined && !Array.isArray(obj.choices)) {
+      const before = JSON.stringify(obj.error);
+      obj.error = this.deep(obj.error);
+      if (JSON.stringify(obj.error) !== before) changed = true;
+    }
+    return changed;
+  }
+
+  private deep(v: unknown): unknown {
+    if (typeof v === 'string') return this.atomic(v);
+    if (Array.isArray(v)) return v.map((x) => this.deep(x));
+    if (isObj(v)) { for (const k of Object.keys(v)) v[k] = this.deep(v[k]); return v; }
+    return v;
+  }
+
+  /** Appends every held text of choice `idx` to chunk choice `c`. */
+  private flushChoice(c: Json, idx: number): boolean {
+    let changed = false;
+    for (const [key, s] of this.slots) {
+      if (s.choice !== idx || key.startsWith('o:')) continue;
+      const rest = s.ch.flush();
+      if (!rest) continue;
+      changed = true;
+      if (s.field === 'text') { c.text = (typeof c.text === 'string' ? c.text : '') + rest; continue; }
+      const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : (c.delta = {} as Json);
+      if (s.tool !== undefined) {
+        const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls : (delta.tool_calls = []);
+        let tc = calls.find((t: unknown) => isObj(t) && t.index === s.tool) as Json | undefined;
+        if (!tc) { tc = { index: s.tool, function: { arguments: '' } }; calls.push(tc); }
+        const fn = isObj(tc.function) ? tc.function : (tc.function = { arguments: '' } as Json);
+        fn.arguments = (typeof fn.arguments === 'string' ? fn.arguments : '') + rest;
+      } else {
+        delta[s.field] = (typeof delta[s.field] === 'string' ? delta[s.field] : '') + rest;
+      }
+    }
+    return changed;
+  }
+
+  private flushOllama(obj: Json): boolean {
+    let changed = false;
+    for (const [key, s] of this.slots) {
+      if (!key.startsWith('o:')) continue;
+      const rest = s.ch.flush();
+      if (!rest) continue;
+      changed = true;
+      if (s.field === 'response') obj.response = (typeof obj.response === 'string' ? obj.response : '') + rest;
+      else {
+        const m = isObj(obj.message) ? obj.message : (obj.message = { role: 'assistant' } as Json);
+        m[s.field] = (typeof m[s.field] === 'string' ? m[s.field] : '') + rest;
+      }
+    }
+    return changed;
+  }
+
+  /** True while some field still holds text back. */
+  get holding(): boolean {
+    for (const s of this.slots.values()) if (s.ch.held > 0) return true;
+    return false;
+  }
+
+  /**
+   * Flushes every channel into one synthetic chunk shaped like the last chunk seen (same id,
+   * model, created), or returns null when nothing was held.
+   */
+  pendingChunk(): Json | null {
+    if (!this.holding) { for (const s of this.slots.values()) s.ch.flush(); return null; }
+    const last = this.last ?? {};
+    const out: Json = {};
+    for (const k of ['id', 'object', 'created', 'model', 'system_fingerprint', 'created_at']) if (k in last) out[k] = last[k];
+    const choices = new Map<number, Json>();
+    let ollama = false;
+    for (const [key, s] of this.slots) {
+      if (key.startsWith('o:')) { ollama = true; continue; }
+      if (s.ch.held === 0) continue;
+      let c = choices.get(s.choice);
+      if (!c) { c = { index: s.choice, delta: {}, finish_reason: null }; choices.set(s.choice, c); }
+      if (s.field === 'text') delete c.delta;
+      this.flushChoice(c, s.choice);
+    }
+    if (choices.size) out.choices = [...choices.values()];
+    if (ollama) {
+      out.done = false;
+      if (!('message' in last) && 'response' in last) out.response = '';
+      else out.message = { role: 'assistant', content: '' };
+      this.flushOllama(out);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,113 @@
+// Walks request and response JSON bodies, redacting only the fields that carry prompt or completion text.
+
+export interface RedactionRecord { kind: string; direction: 'request' | 'response'; location: string; count: number }
+export type RedactFn = (text: string) => { text: string; kinds: Map<string, number> };
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Walker {
+  readonly records: RedactionRecord[] = [];
+  constructor(private readonly redact: RedactFn, private readonly direction: 'request' | 'response') {}
+
+  /** Redacts a string value at `path`, recording what was found. */
+  str(value: string, path: string): string {
+    const { text, kinds } = this.redact(value);
+    for (const [kind, count] of kinds) this.records.push({ kind, direction: this.direction, location: path, count });
+    return text;
+  }
+
+  /** Redacts `holder[key]` when it is a string. */
+  field(holder: Json, key: string, path: string): void {
+    if (typeof holder[key] === 'string') holder[key] = this.str(holder[key] as string, path);
+  }
+
+  /** A string, or an array of strings / content parts ({text}) / nested messages. */
+  content(holder: Json, key: string, path: string): void {
+    const v = holder[key];
+    if (typeof v === 'string') { holder[key] = this.str(v, path); return; }
+    if (!Array.isArray(v)) return;
+    v.forEach((part, i) => {
+      const p = `${path}[${i}]`;
+      if (typeof part === 'string') v[i] = this.str(part, p);
+      else if (isObj(part)) {
+        this.field(part, 'text', `${p}.text`);
+        if ('content' in part) this.content(part, 'content', `${p}.content`);
+        this.toolCalls(part, p);
+      }
+    });
+  }
+
+  /** Tool-call arguments are JSON inside a string: redact its strings and keep it parseable. */
+  toolCalls(msg: Json, path: string): void {
+    if (!Array.isArray(msg.tool_calls)) return;
+    msg.tool_calls.forEach((tc, j) => {
+      if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
+      tc.function.arguments = this.jsonString(tc.function.arguments, `${path}.tool_calls[${j}].function.arguments`);
+    });
+  }
+
+  jsonString(s: string, path: string): string {
+    let parsed: unknown;
+    try { parsed = JSON.parse(s); } catch { return this.str(s, path); }
+    const before = this.records.length;
+    const out = this.deep(parsed, path);
+    return this.records.length === before ? s : JSON.stringify(out);
+  }
+
+  deep(v: unknown, path: string): unknown {
+    if (typeof v === 'string') return this.str(v, path);
+    if (Array.isArray(v)) return v.map((x, i) => this.deep(x, `${path}[${i}]`));
+    if (isObj(v)) { for (const k of Object.keys(v)) v[k] = this.deep(v[k], `${path}.${k}`); return v; }
+    return v;
+  }
+
+  message(m: unknown, path: string): void {
+    if (!isObj(m)) return;
+    this.content(m, 'content', `${path}.content`);
+    this.field(m, 'reasoning_content', `${path}.reasoning_content`);
+    this.field(m, 'thinking', `${path}.thinking`);
+    this.field(m, 'refusal', `${path}.refusal`);
+    this.toolCalls(m, path);
+  }
+}
+
+/**
+ * Scrubs the prompt-carrying fields of chat (messages), completion (prompt, suffix), embedding
+ * (input), Ollama (messages, prompt, system) and LoLLMS native (prompt, text) request bodies.
+ * The body is modified in place and returned.
+ */
+export function redactRequestJson(body: unknown, redact: RedactFn): { body: unknown; records: RedactionRecord[] } {
+  const w = new Walker(redact, 'request');
+  if (typeof body === 'string') return { body: w.str(body, '$'), records: w.records };
+  if (!isObj(body)) return { body, records: w.records };
+  if (Array.isArray(body.messages)) body.messages.forEach((m, i) => w.message(m, `messages[${i}]`));
+  for (const key of ['prompt', 'input', 'system', 'instructions', 'suffix', 'text']) w.content(body, key, key);
+  return { body, records: w.records };
+}
+
+/**
+ * Scrubs completion text in a non-streamed response: OpenAI chat and completion choices,
+ * Ollama message/response, Responses-API output, error messages, or a bare JSON string body.
+ */
+export function redactResponseJson(body: unknown, redact: RedactFn): { body: unknown; records: RedactionRecord[] } {
+  const w = new Walker(redact, 'response');
+  if (typeof body === 'string') return { body: w.str(body, '$'), records: w.records };
+  if (!isObj(body)) return { body, records: w.records };
+  if (Array.isArray(body.choices)) {
+    body.choices.forEach((c, i) => {
+      if (!isObj(c)) return;
+      w.message(c.message, `choices[${i}].message`);
+      w.message(c.delta, `choices[${i}].delta`);
+      w.field(c, 'text', `choices[${i}].text`);
+    });
+  }
+  w.message(body.message, 'message');
+  w.field(body, 'response', 'response');
+  w.field(body, 'output_text', 'output_text');
+  w.field(body, 'content', 'content');
+  if (Array.isArray(body.output)) body.output.forEach((o, i) => { if (isObj(o)) w.content(o, 'content', `output[${i}].content`); });
+  if (body.error !== undefined) body.error = w.deep(body.error, 'error');
+  if ('detail' in body) body.detail = w.deep(body.detail, 'detail');
+  return { body, records: w.records };
+}

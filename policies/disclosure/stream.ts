@@ -1,0 +1,220 @@
+// Stream redactors for SSE, NDJSON and unframed text: parse the framing, redact the text, re-emit well-formed bytes.
+import { StringDecoder } from 'node:string_decoder';
+import { TextChannel, type KindSink } from './channel.js';
+import { ChunkRedactor } from './chunk.js';
+import type { DetectorSet } from './scan.js';
+
+export type StreamFormat = 'sse' | 'ndjson' | 'text';
+
+/** Bytes safe to send now; throwing means the caller must end the stream with an error (fail closed). */
+export interface StreamRedactor { push(chunk: Buffer): Buffer; end(): Buffer }
+
+/** An SSE event or NDJSON line longer than this is refused (the stream fails closed). */
+export const MAX_FRAME = 8 * 1024 * 1024;
+
+const parseJsonObject = (s: string): Record<string, unknown> | null => {
+  const t = s.trimStart();
+  if (!t.startsWith('{')) return null;
+  try {
+    const v: unknown = JSON.parse(s);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch { return null; }
+};
+
+export class TextStreamRedactor implements StreamRedactor {
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly ch: TextChannel;
+  constructor(set: DetectorSet, sink: KindSink) { this.ch = new TextChannel(set, sink); }
+  push(chunk: Buffer): Buffer { return Buffer.from(this.ch.push(this.decoder.write(chunk)), 'utf8'); }
+  end(): Buffer { return Buffer.from(this.ch.push(this.decoder.end()) + this.ch.flush(), 'utf8'); }
+}
+
+export class SseStreamRedactor implements StreamRedactor {
+  private readonly decoder = new StringDecoder('utf8');
+  private buf = '';
+  private readonly chunks: ChunkRedactor;
+  private readonly raw: TextChannel;
+  private eol = '\n';
+
+  constructor(set: DetectorSet, sink: KindSink, atomic: (s: string) => string) {
+    this.chunks = new ChunkRedactor(set, sink, atomic);
+    this.raw = new TextChannel(set, sink);
+  }
+
+  push(chunk: Buffer): Buffer { return Buffer.from(this.take(this.decoder.write(chunk), false), 'utf8'); }
+
+  end(): Buffer {
+    let out = this.take(this.decoder.end(), true);
+    out += this.flushAll();
+    return Buffer.from(out, 'utf8');
+  }
+
+  private take(text: string, final: boolean): string {
+    this.buf += text;
+    let out = '';
+    let eventStart = 0;
+    let lines: string[] = [];
+    let i = 0;
+    const buf = this.buf;
+    while (i < buf.length) {
+      const at = nextBreak(buf, i);
+      if (at < 0) break;
+      if (buf[at] === '\r' && at === buf.length - 1 && !final) break; // may be the first half of \r\n
+      const width = buf[at] === '\r' && buf[at + 1] === '\n' ? 2 : 1;
+      const line = buf.slice(i, at);
+      this.eol = buf.slice(at, at + width);
+      i = at + width;
+      if (line === '') {
+        out += this.event(lines, buf.slice(eventStart, i));
+        lines = [];
+        eventStart = i;
+      } else lines.push(line);
+    }
+    if (final && eventStart < buf.length) {
+      const rest = buf.slice(eventStart);
+      const tail = rest.split(/\r\n|\r|\n/).filter((l) => l !== '');
+      out += tail.length ? this.event(tail, rest + this.eol + this.eol) : rest;
+      eventStart = buf.length;
+    }
+    this.buf = buf.slice(eventStart);
+    if (this.buf.length > MAX_FRAME) throw new Error(`SSE event longer than ${MAX_FRAME} bytes`);
+    return out;
+  }
+
+  /** Re-emits one event; `raw` is its exact text including the blank line that ended it. */
+  private event(lines: string[], raw: string): string {
+    const dataIdx: number[] = [];
+    const values: string[] = [];
+    lines.forEach((l, k) => {
+      if (l.startsWith('data')) {
+        const c = l.indexOf(':');
+        const name = c < 0 ? l : l.slice(0, c);
+        if (name !== 'data') return;
+        let v = c < 0 ? '' : l.slice(c + 1);
+        if (v.startsWith(' ')) v = v.slice(1);
+        dataIdx.push(k); values.push(v);
+      }
+    });
+    if (dataIdx.length === 0) return raw;
+    const data = values.join('\n');
+    if (data.trim() === '[DONE]') return this.flushAll() + raw;
+    const obj = parseJsonObject(data);
+    let payload: string;
+    let prefix = '';
+    if (obj) {
+      if (!this.chunks.process(obj)) return raw;
+      payload = JSON.stringify(obj);
+    } else {
+      prefix = this.flushChunks();
+      payload = this.raw.push(data);
+      if (payload === data) return prefix + raw;
+    }
+    const dataLines = payload.split(/\r\n|\r|\n/).map((p) => `data: ${p}`);
+    const outLines = lines.filter((_, k) => !dataIdx.includes(k));
+    outLines.splice(dataIdx[0], 0, ...dataLines);
+    return prefix + outLines.join(this.eol) + this.eol + this.eol;
+  }
+
+  private flushChunks(): string {
+    const c = this.chunks.pendingChunk();
+    return c ? `data: ${JSON.stringify(c)}${this.eol}${this.eol}` : '';
+  }
+
+  private flushAll(): string {
+    let out = this.flushChunks();
+    const rest = this.raw.flush();
+    if (rest) out += rest.split(/\r\n|\r|\n/).map((p) => `data: ${p}`).join(this.eol) + this.eol + this.eol;
+    return out;
+  }
+}
+
+/** Index of the next line break at or after `from`, -1 when none yet. */
+function nextBreak(s: string, from: number): number {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10 || c === 13) return i;
+  }
+  return -1;
+}
+
+export class NdjsonStreamRedactor implements StreamRedactor {
+  private readonly decoder = new StringDecoder('utf8');
+  private buf = '';
+  /** The current line is not JSON: it streams through the text channel. */
+  private inText = false;
+  private readonly chunks: ChunkRedactor;
+  private readonly text: TextChannel;
+
+  constructor(set: DetectorSet, sink: KindSink, atomic: (s: string) => string) {
+    this.chunks = new ChunkRedactor(set, sink, atomic);
+    this.text = new TextChannel(set, sink);
+  }
+
+  push(chunk: Buffer): Buffer { return Buffer.from(this.take(this.decoder.write(chunk)), 'utf8'); }
+
+  end(): Buffer {
+    let out = this.take(this.decoder.end());
+    if (this.buf.length) {
+      const obj = this.inText ? null : parseJsonObject(this.buf);
+      if (obj) { this.chunks.process(obj); out += JSON.stringify(obj); } else out += this.text.push(this.buf);
+      this.buf = '';
+    }
+    const c = this.chunks.pendingChunk();
+    if (c) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
+    out += this.text.flush();
+    return Buffer.from(out, 'utf8');
+  }
+
+  private take(s: string): string {
+    let out = '';
+    let from = 0;
+    for (;;) {
+      const nl = s.indexOf('\n', from);
+      if (nl < 0) break;
+      out += this.line(this.buf + s.slice(from, nl + 1));
+      this.buf = '';
+      this.inText = false;
+      from = nl + 1;
+    }
+    const rest = s.slice(from);
+    if (rest) {
+      if (!this.inText && (this.buf + rest).trimStart().length > 0 && !(this.buf + rest).trimStart().startsWith('{')) {
+        this.inText = true;
+        out += this.text.push(this.buf + rest);
+        this.buf = '';
+      } else if (this.inText) out += this.text.push(rest);
+      else this.buf += rest;
+    }
+    if (this.buf.length > MAX_FRAME) throw new Error(`NDJSON line longer than ${MAX_FRAME} bytes`);
+    return out;
+  }
+
+  /** One complete line, newline included. */
+  private line(l: string): string {
+    if (this.inText) return this.text.push(l);
+    const eol = l.endsWith('\r\n') ? '\r\n' : '\n';
+    const body = l.slice(0, l.length - eol.length);
+    const obj = parseJsonObject(body);
+    if (!obj) return body.trim() === '' ? l : this.text.push(l);
+    const prefix = this.text.held ? this.text.flush() : '';
+    return prefix + (this.chunks.process(obj) ? JSON.stringify(obj) + eol : l);
+  }
+}
+
+/**
+ * Tells the framing from the first bytes; the content type is only a tie-breaker because legacy
+ * LoLLMS sends unframed text as text/event-stream.
+ */
+export function detectStreamFormat(contentType: string | undefined, firstBytes: Buffer): StreamFormat {
+  const head = firstBytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '');
+  const t = head.trimStart();
+  if (/^(?:data|event|id|retry)(?::|\r?\n)|^:/.test(t)) return 'sse';
+  const ct = (contentType ?? '').toLowerCase();
+  if (t.startsWith('{')) {
+    if (/ndjson|jsonl|json-seq|application\/json/.test(ct)) return 'ndjson';
+    const nl = t.indexOf('\n');
+    const first = parseJsonObject(nl < 0 ? t : t.slice(0, nl));
+    if (first && ('choices' in first || 'done' in first || 'model' in first || 'message' in first || 'response' in first)) return 'ndjson';
+  }
+  return 'text';
+}
