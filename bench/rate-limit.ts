@@ -1,4 +1,4 @@
-// Bench: limiter decisions/s (memory vs Redis store) and HTTP req/s with the rate-limit stage vs a bare passthrough in the same run.
+// Bench: limiter decisions/s (memory vs Redis store) and proxied req/s with the rate-limit stage vs a bare passthrough in the same run.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -39,14 +39,20 @@ function fakeCtx(key: string): RequestContext {
   };
 }
 
+/** Last `rate` run's CPU time of this process per operation (µs): robust to other load on a shared machine. */
+let lastCpuUs = 0;
+
 /** Runs `op` with CONCURRENCY loops for `ms`; returns completed operations per second. */
 async function rate(ms: number, op: (i: number) => Promise<void>): Promise<number> {
   let done = 0;
   const end = performance.now() + ms;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
     for (let i = w; performance.now() < end; i += CONCURRENCY) { await op(i); done++; }
   }));
+  const c = process.cpuUsage(c0);
+  lastCpuUs = (c.user + c.system) / Math.max(1, done);
   return Math.round(done / ((performance.now() - t0) / 1000));
 }
 
@@ -59,13 +65,35 @@ function decisions(stage: RequestHandler): Promise<number> {
   }));
 }
 
-/** A small HTTP server running `stage` before answering 200; req/s from a keep-alive client in the same process. */
-async function httpRate(stage: RequestHandler | undefined): Promise<number> {
+/** A stand-in model server: a small JSON answer. */
+async function startUpstream(): Promise<{ port: number; close(): Promise<void> }> {
+  const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+  const up = http.createServer((_req, res) => { res.setHeader('Content-Type', 'application/json'); res.end(body); });
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (up.address() as AddressInfo).port,
+    close: async () => { up.closeAllConnections(); await new Promise<void>((r) => up.close(() => r())); },
+  };
+}
+
+/**
+ * A minimal passthrough proxy (runs `stage`, then forwards to the upstream over keep-alive) and req/s from a
+ * keep-alive client in the same process. Without a stage it is the bare passthrough.
+ */
+async function httpRate(stage: RequestHandler | undefined, upstreamPort: number): Promise<number> {
+  const upAgent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const server = http.createServer((req, res) => {
     req.ctx = fakeCtx(String(req.headers['x-key']));
-    const answer = (): void => { res.setHeader('Content-Type', 'application/json'); res.end('{"ok":true}'); };
-    if (!stage) return answer();
-    (stage as unknown as (a: unknown, b: unknown, c: () => void) => void)(req, res, answer);
+    const forward = (): void => {
+      const u = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, agent: upAgent, headers: { 'content-type': 'application/json' } }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, { 'content-type': String(ur.headers['content-type']) });
+        ur.pipe(res);
+      });
+      u.on('error', () => { res.statusCode = 502; res.end(); });
+      req.pipe(u);
+    };
+    if (!stage) return forward();
+    (stage as unknown as (a: unknown, b: unknown, c: () => void) => void)(req, res, forward);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
@@ -81,6 +109,7 @@ async function httpRate(stage: RequestHandler | undefined): Promise<number> {
     }));
   } finally {
     agent.destroy();
+    upAgent.destroy();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
@@ -109,9 +138,15 @@ export async function benchRateLimit(): Promise<Record<string, number>> {
   // Interleaved rounds, best of each: a shared machine's noise hits every mode alike.
   const modes: Array<[string, RequestHandler | undefined]> = [['passthrough', undefined], ['memory', mem.requestStage]];
   if (red) modes.push(['redis', red.requestStage]);
+  const upstream = await startUpstream();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, stage] of modes) out[`http_rps_${name}`] = Math.max(out[`http_rps_${name}`] ?? 0, await httpRate(stage));
+    for (const [name, stage] of modes) {
+      out[`http_rps_${name}`] = Math.max(out[`http_rps_${name}`] ?? 0, await httpRate(stage, upstream.port));
+      out[`cpu_us_per_req_${name}`] = Math.min(out[`cpu_us_per_req_${name}`] ?? Infinity, Math.round(lastCpuUs * 10) / 10);
+    }
   }
+  await upstream.close();
+  if (red) out.redis_cpu_cost_over_memory_pct = Math.round(((out.cpu_us_per_req_redis - out.cpu_us_per_req_memory) / out.cpu_us_per_req_memory) * 1000) / 10;
   if (red) out.redis_cost_over_memory_pct = Math.round(((out.http_rps_memory - out.http_rps_redis) / out.http_rps_memory) * 1000) / 10;
   out.memory_cost_over_passthrough_pct = Math.round(((out.http_rps_passthrough - out.http_rps_memory) / out.http_rps_passthrough) * 1000) / 10;
   await mem.close();

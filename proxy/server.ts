@@ -89,6 +89,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   function build(policy: CompiledPolicy, previous?: AuditLogger): Generation {
     const sameAudit = previous !== undefined && JSON.stringify(policy.raw.logging.security) === JSON.stringify(gen.papp.policy.raw.logging.security);
+    // A changed audit section gets a new logger that takes over from the old one (its chain continues).
     const audit = sameAudit ? previous : createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
       mode: policy.mode,
       policyHash: policy.hash,
@@ -96,6 +97,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       auditLevel: policy.raw.security.audit_level,
       env,
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
+      previous,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
@@ -135,7 +137,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       auditWritable: () => audit.healthy(),
       extra: ext.stages,
     });
-    audit.event({ action: 'policy_loaded', outcome: 'success', eventClass: 'configuration_changes', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
+    if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
     return { papp, audit, ext };
   }
 
@@ -232,7 +234,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       next = loadPolicy(files, env);
     } catch (e) {
       const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
-      gen.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
+      gen.audit.event({ action: 'configuration_reload_failed', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
       onReload?.(false, next0Hash());
       metrics.policyReload(false);
       return { ok: false, problems };
@@ -244,7 +246,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       fresh = build(next, old.audit);
     } catch (e) {
       const problems = [(e as Error).message];
-      old.audit.event({ action: 'policy_reload', outcome: 'failure', eventClass: 'configuration_changes', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
+      old.audit.event({ action: 'configuration_reload_failed', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
       onReload?.(false, next0Hash());
       metrics.policyReload(false);
       return { ok: false, problems };
@@ -252,14 +254,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const nc = next.raw.upstream.circuit_breaker;
     breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
     gen = fresh;
-    // Audit lines always go to the current logger; the old one (if replaced) is flushed now.
-    if (old.audit !== fresh.audit) void old.audit.close();
+    // Audit lines always go to the current logger; a replaced one was handed over (and closed) by its successor.
     // Requests in flight finish under the pipeline they started with; its upstream pool closes afterwards.
     setTimeout(() => {
       old.papp.pipeline.close();
       void old.ext.close();
     }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
-    gen.audit.event({ action: 'policy_reload', outcome: 'success', eventClass: 'configuration_changes', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
+    gen.audit.event({ action: 'configuration_reload', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
     onReload?.(true, next.hash);
     metrics.policyReload(true, next.hash);
     return { ok: true, restartNeeded: fixed };
@@ -311,9 +312,9 @@ function authEvent(audit: AuditLogger, e: AuthEvent): void {
 
 function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, userAgent: string | undefined): void {
   for (const d of ctx.decisions) {
-    if (d.outcome === 'would_deny') audit.event({ action: 'would_deny', outcome: 'success', ctx, rule: d.rule, code: d.code, reason: d.reason, eventClass: d.stage === 'authentication' ? 'authentication' : d.stage === 'validation' ? 'validation_failures' : 'authorization' });
-    else if (d.outcome === 'deny' && d.stage === 'authorization') audit.event({ action: 'authorization_denied', outcome: 'failure', ctx, rule: d.rule, code: d.code, eventClass: 'authorization' });
-    else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failed', outcome: 'failure', ctx, rule: d.rule, code: d.code, eventClass: 'validation_failures' });
+    if (d.outcome === 'would_deny') audit.event({ action: 'would_deny', ctx, rule: d.rule, code: d.code, reason: d.reason, eventClass: d.stage === 'authentication' ? 'authentication' : d.stage === 'validation' ? 'validation_failures' : 'authorization' });
+    else if (d.outcome === 'deny' && d.stage === 'authorization') audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code });
+    else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failure', ctx, rule: d.rule, code: d.code });
   }
   audit.request(ctx, { status, userAgent });
 }

@@ -1,5 +1,6 @@
 // One stream of text redacted as it arrives: emits what can no longer be part of a secret, holds a bounded rest.
 import { NfaScanner } from './regex/nfa.js';
+import { isPlaceholder } from './validators.js';
 import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, type DetectorSet, type Finding } from './scan.js';
 
 /** Characters of already-sent text kept as look-behind context. */
@@ -63,7 +64,7 @@ export class TextChannel {
     for (const s of this.spans) {
       const start = Math.max(off, s.start - this.base + off);
       const end = s.end - this.base + off;
-      if (end > start) found.push({ start, end, kind: s.kind, priority: s.priority });
+      if (end > start && !isPlaceholder(text.slice(start, end))) found.push({ start, end, kind: s.kind, priority: s.priority });
     }
     let cut = len;
     if (!final) {
@@ -76,7 +77,7 @@ export class TextChannel {
     const merged = found.length ? mergeFindings(found) : found;
     for (let i = merged.length - 1; i >= 0; i--) {
       const f = merged[i];
-      if (f.start < cut && f.end > cut) { cut = f.start; break; }
+      if (f.start < cut && f.end > cut) { cut = Math.max(off, Math.min(f.start, f.anchor ?? f.start)); break; }
       if (f.end <= cut) break;
     }
     // A finding longer than any hold (an over-long token) is sent redacted; its tail is swallowed.
@@ -100,7 +101,7 @@ export class TextChannel {
       const s = n.spans;
       const c = this.set.customs[i];
       for (let j = 0; j < s.length; j += 2) this.spans.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
-      s.length = 0;
+      if (s.length) n.spans = [];
     });
   }
 }

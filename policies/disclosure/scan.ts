@@ -4,6 +4,7 @@ import { compileNfa, NfaScanner, type Program } from './regex/nfa.js';
 import { parseRegex } from './regex/parse.js';
 import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
 import type { DetectorSpec } from './detectors.js';
+import { isPlaceholder } from './validators.js';
 
 /** Default bound for unbounded repeats when holding back stream text. */
 export const DEFAULT_HOLD_CAP = 512;
@@ -12,14 +13,23 @@ export const CUSTOM_MATCH_CAP = 4096;
 /** No detector makes a stream wait on more than this many characters. */
 export const HOLD_LIMIT = 8448;
 
-export interface Finding { start: number; end: number; kind: string; priority: number }
+/** [start, end) is redacted; `anchor` (<= start) is where the regex match began, so a stream re-finds it from there. */
+export interface Finding { start: number; end: number; kind: string; priority: number; anchor?: number }
 
 interface Builtin {
   kind: string; priority: number; re: RegExp; hold: RegExp; holdLen: number;
   groups: number[] | undefined; validate: DetectorSpec['validate']; hint: RegExp | undefined;
+  fast: { literal: string; re: RegExp; groups: number[] | undefined } | null;
 }
 
-interface Custom { kind: string; priority: number; prog: Program; anchor: Anchor | null; nfa: NfaScanner }
+interface Custom {
+  kind: string; priority: number; prog: Program; anchor: Anchor | null; nfa: NfaScanner;
+  /** The same pattern in V8, used only on short windows where backtracking is bounded by the window length. */
+  small: RegExp | null;
+}
+
+/** Windows up to this length run in V8 (at most ~n^2 = 4096 steps each); longer ones run in the NFA. */
+const SMALL_WINDOW = 64;
 
 /** Characters that may continue a token; swallowed after an over-long token was redacted on a stream. */
 export const TOKEN_CONTINUATION = /[A-Za-z0-9_\-+/=.~%]*/y;
@@ -37,6 +47,7 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     groups: spec.groups,
     validate: spec.validate,
     hint: spec.hint,
+    fast: spec.fast ? { literal: spec.fast.literal, re: new RegExp(spec.fast.source, flags + 'dy'), groups: spec.fast.groups } : null,
   };
 }
 
@@ -44,7 +55,10 @@ export function compileCustom(name: string, source: string): Custom {
   const { body, caseInsensitive } = splitFlags(source);
   const ast = parseRegex(body);
   const prog = compileNfa(ast, caseInsensitive, MAX_PATTERN_STATES);
-  return { kind: name, priority: 20, prog, anchor: requiredLiteral(ast, caseInsensitive), nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP) };
+  return {
+    kind: name, priority: 20, prog, anchor: requiredLiteral(ast, caseInsensitive), nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP),
+    small: prog.closures ? new RegExp(body, caseInsensitive ? 'gi' : 'g') : null,
+  };
 }
 
 export class DetectorSet {
@@ -65,6 +79,7 @@ export class DetectorSet {
   findBuiltins(text: string, from: number, out: Finding[]): void {
     for (const d of this.builtins) {
       if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) continue;
+      if (d.fast) { this.findAnchored(d, text, from, out); continue; }
       const re = d.re;
       re.lastIndex = from;
       let m: RegExpExecArray | null;
@@ -78,8 +93,31 @@ export class DetectorSet {
           }
         }
         if (d.validate && !d.validate(text.slice(start, end), m)) continue;
-        out.push({ start, end, kind: d.kind, priority: d.priority });
+        out.push({ start, end, kind: d.kind, priority: d.priority, anchor: m.index });
       }
+    }
+  }
+
+  /** Runs a sticky regex at each occurrence of the detector's literal; group 1 may extend the start leftwards. */
+  private findAnchored(d: Builtin, text: string, from: number, out: Finding[]): void {
+    const { literal, re, groups } = d.fast!;
+    let i = text.indexOf(literal, from);
+    while (i >= 0) {
+      re.lastIndex = i;
+      const m = re.exec(text);
+      if (!m) { i = text.indexOf(literal, i + 1); continue; }
+      const end = m.index + m[0].length;
+      let span: [number, number] | undefined;
+      if (groups) {
+        for (const g of groups) if ((span = m.indices?.[g])) break;
+      } else {
+        const left = m.indices?.[1];
+        span = [left ? Math.max(from, left[0]) : m.index, end];
+      }
+      if (span && (!d.validate || d.validate(text.slice(span[0], span[1]), m))) {
+        out.push({ start: span[0], end: span[1], kind: d.kind, priority: d.priority, anchor: Math.min(span[0], m.index) });
+      }
+      i = text.indexOf(literal, Math.max(i + 1, end));
     }
   }
 
@@ -89,11 +127,23 @@ export class DetectorSet {
       const windows = c.anchor ? anchorWindows(text, from, to, c.anchor) : [from, to];
       for (let i = 0; i < windows.length; i += 2) {
         const ws = windows[i], we = windows[i + 1];
+        if (c.small && we - ws <= SMALL_WINDOW) {
+          const piece = text.slice(ws, we);
+          c.small.lastIndex = 0;
+          let m: RegExpExecArray | null;
+          while ((m = c.small.exec(piece)) !== null) {
+            if (m[0].length === 0) { c.small.lastIndex++; continue; }
+            if (!isPlaceholder(m[0])) out.push({ start: ws + m.index, end: ws + m.index + m[0].length, kind: c.kind, priority: c.priority });
+          }
+          continue;
+        }
         c.nfa.reset(ws, ws > 0 ? text.charCodeAt(ws - 1) : -1);
         c.nfa.feed(text, ws, we);
         c.nfa.finish(we < text.length ? text.charCodeAt(we) : -1);
         const s = c.nfa.spans;
-        for (let j = 0; j < s.length; j += 2) out.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
+        for (let j = 0; j < s.length; j += 2) {
+          if (!isPlaceholder(text.slice(s[j], s[j + 1]))) out.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
+        }
       }
     }
   }
@@ -144,6 +194,7 @@ export function mergeFindings(found: Finding[]): Finding[] {
     const last = out[out.length - 1];
     if (last && f.start < last.end) {
       if (f.end > last.end) last.end = f.end;
+      last.anchor = Math.min(last.anchor ?? last.start, f.anchor ?? f.start);
       if (f.priority > last.priority) { last.priority = f.priority; last.kind = f.kind; }
     } else out.push({ ...f });
   }
@@ -151,15 +202,28 @@ export function mergeFindings(found: Finding[]): Finding[] {
 }
 
 function anchorWindows(text: string, from: number, to: number, a: Anchor): number[] {
-  const left = Math.min(a.leftMax, CUSTOM_MATCH_CAP), right = Math.min(a.rightMax, CUSTOM_MATCH_CAP);
+  const leftMax = Math.min(a.leftMax, CUSTOM_MATCH_CAP), rightMax = Math.min(a.rightMax, CUSTOM_MATCH_CAP);
   const out: number[] = [];
   let i = text.indexOf(a.literal, from);
   while (i >= 0 && i < to) {
-    const ws = Math.max(from, i - left), we = Math.min(to, i + a.literal.length + right);
+    let ws = i;
+    const lo = Math.max(from, i - leftMax);
+    while (ws > lo && inSet(a.leftSet, text.charCodeAt(ws - 1))) ws--;
+    let we = i + a.literal.length;
+    const hi = Math.min(to, we + rightMax);
+    while (we < hi && inSet(a.rightSet, text.charCodeAt(we))) we++;
     const n = out.length;
     if (n > 0 && ws <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], we);
     else out.push(ws, we);
     i = text.indexOf(a.literal, i + 1);
   }
   return out;
+}
+
+function inSet(ranges: number[], c: number): boolean {
+  for (let i = 0; i < ranges.length; i += 2) {
+    if (c < ranges[i]) return false;
+    if (c <= ranges[i + 1]) return true;
+  }
+  return false;
 }

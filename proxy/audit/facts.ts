@@ -41,7 +41,8 @@ export function safeDetails(v: unknown, depth = 0): unknown {
   if (Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return REDACTED;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>).slice(0, 50)) {
-    if (isSecretKey(k)) { out[k] = REDACTED; continue; }
+    // Numbers and booleans cannot carry a secret or a text (completion_tokens: 34 stays).
+    if (isSecretKey(k) && typeof x !== 'number' && typeof x !== 'boolean') { out[k] = REDACTED; continue; }
     const s = safeDetails(x, depth + 1);
     if (s !== undefined) out[k] = s;
   }

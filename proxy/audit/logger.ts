@@ -7,12 +7,11 @@ import winston from 'winston';
 import type { RequestContext } from '../context.js';
 import { classOfCode } from './actions.js';
 import { createAnonymizer, type Anonymizer } from './anonymize.js';
-import { HashChain, STATE_FILE, loadHead, saveHead } from './chain.js';
+import { HashChain, STATE_FILE, loadHead, saveHead, type ChainHead } from './chain.js';
 import { eventFacts, requestFacts } from './facts.js';
-import { AuditFileTransport } from './file-transport.js';
-import { HttpTransport } from './http-transport.js';
+import { createOutputs, outputWarnings, writesFile } from './outputs.js';
 import { buildRecord, type AuditRecord } from './records.js';
-import { StreamTransport, type LineTransport, type TransportProblem } from './transports.js';
+import type { LineTransport, TransportProblem } from './transports.js';
 import type {
   AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, RecordMeta, RequestEnd, SecurityEvent, Severity,
 } from './types.js';
@@ -39,9 +38,13 @@ export interface AuditOptions {
   readonly hostname?: string;
   /** Retry delay after a write error (tests shorten it). */
   readonly retryMs?: number;
+  /**
+   * On reload: the logger being replaced. It is closed (flushed) by this call; its chain continues here and
+   * this logger's outputs open once it has finished. Calls still reaching the old one are forwarded here.
+   */
+  readonly previous?: AuditLogger;
 }
 
-const MB = 1024 * 1024;
 const MIN_SECRET = 8;
 
 class DisabledAuditLogger implements AuditLogger {
@@ -60,7 +63,10 @@ class WinstonAuditLogger implements AuditLogger {
   private internalErrors = 0;
   private closing?: Promise<void>;
   private readonly seen = new WeakSet<RequestContext>();
-  private readonly logger: winston.Logger;
+  private logger?: winston.Logger;
+  /** Lines chained before the outputs opened (a reload waiting for its predecessor to flush). */
+  private readonly pending: Array<{ level: Severity; line: string }> = [];
+  private readonly ready: Promise<void>;
   private readonly transports: LineTransport[] = [];
   private readonly anonymize?: Anonymizer;
   private readonly chain?: HashChain;
@@ -69,10 +75,17 @@ class WinstonAuditLogger implements AuditLogger {
   private readonly hostname: string;
   private readonly level: AuditLevel;
   private headTimer?: NodeJS.Timeout;
+  /** Set by a reload: calls that still reach this logger go to the new one. */
+  private successor?: WinstonAuditLogger;
   private headSave: Promise<void> = Promise.resolve();
   readonly warnings: string[] = [];
 
-  constructor(private readonly s: AuditSection, private readonly o: AuditOptions) {
+  /** The options without `previous`, so a chain of reloads does not keep every old logger alive. */
+  private readonly o: AuditOptions;
+
+  constructor(private readonly s: AuditSection, opts: AuditOptions) {
+    const { previous, ...o } = opts;
+    this.o = o;
     const cwd = o.cwd ?? process.cwd();
     const env = o.env ?? process.env;
     const filePath = resolve(cwd, s.file_path);
@@ -84,42 +97,45 @@ class WinstonAuditLogger implements AuditLogger {
     const names = [s.hash_chain_key_env, s.http.token_env, ...(o.secretEnvNames ?? ['LOLLMS_API_KEY'])];
     this.secrets = [...new Set(names.map((n) => env[n] ?? '').filter((v) => v.length >= MIN_SECRET))];
 
-    const toFile = s.output === 'file' || s.output === 'both';
+    const toFile = writesFile(s);
+    this.warnings.push(...outputWarnings(s, env));
     if (s.anonymize) {
       if (!key) this.warnings.push(`audit: anonymize without ${s.hash_chain_key_env}: pseudonyms use a random key and change at each restart`);
       this.anonymize = createAnonymizer(key ?? randomBytes(32));
     }
+    // A reload hands over: the previous logger takes no more lines from now, its chain continues here, and
+    // this one's outputs open only once it has flushed (one writer per file, lines in chain order).
+    if (previous instanceof WinstonAuditLogger) previous.successor = this;
+    const prevClose = previous?.close().catch(() => undefined);
     if (s.hash_chain) {
       if (!key) this.warnings.push(`audit: ${s.hash_chain_key_env} is not set: the hash chain is plain SHA-256 (detects edits, not forgery)`);
-      this.chain = new HashChain(key, loadHead(this.stateFile, toFile ? filePath : undefined));
+      const handed = previous instanceof WinstonAuditLogger ? previous.chainHead() : undefined;
+      this.chain = new HashChain(key, handed ?? loadHead(this.stateFile, toFile ? filePath : undefined));
     }
-
-    const report = (p: TransportProblem): void => this.onProblem(p);
-    if (toFile) {
-      this.transports.push(new AuditFileTransport({
-        path: filePath, maxBytes: Math.max(1, Math.floor(s.max_size_mb * MB)), compress: s.compress,
-        maxAgeDays: s.max_age_days, report, ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+    const start = (): void => {
+      this.transports.push(...createOutputs(s, {
+        cwd, env, hostname: this.hostname, report: (p) => this.onProblem(p), ...(o.stdout ? { stdout: o.stdout } : {}),
+        ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
       }));
+      const logger = winston.createLogger({
+        levels: { ...LEVELS }, level: 'debug', format: winston.format((info) => info)(), transports: this.transports, exitOnError: false,
+      });
+      logger.on('error', () => { this.internalErrors += 1; });
+      this.logger = logger;
+      for (const p of this.pending.splice(0)) logger.log({ level: p.level, message: '', line: p.line });
+    };
+    if (prevClose) {
+      this.headSave = prevClose;
+      this.ready = prevClose.then(start).catch(() => { this.internalErrors += 1; });
+    } else {
+      start();
+      this.ready = Promise.resolve();
     }
-    if (s.output === 'stdout' || s.output === 'both') this.transports.push(new StreamTransport(o.stdout ?? process.stdout, report));
-    if (s.output === 'http') {
-      const token = env[s.http.token_env] || undefined;
-      if (!token) this.warnings.push(`audit: ${s.http.token_env} is not set: the collector gets no Authorization header`);
-      this.transports.push(new HttpTransport({
-        url: s.http.url, format: s.http.format, token, batchSize: s.http.batch_size, flushIntervalMs: s.http.flush_interval_ms,
-        spoolDir: resolve(cwd, s.http.spool_dir), spoolMaxBytes: Math.max(1, Math.floor(s.http.spool_max_mb * MB)),
-        hostname: this.hostname, report, ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
-      }));
-    }
+  }
 
-    this.logger = winston.createLogger({
-      levels: { ...LEVELS },
-      level: 'debug',
-      format: winston.format((info) => info)(),
-      transports: this.transports,
-      exitOnError: false,
-    });
-    this.logger.on('error', () => { this.internalErrors += 1; });
+  /** The chain's head, for a successor logger (reload). */
+  chainHead(): ChainHead | undefined {
+    return this.chain?.head();
   }
 
   get errors(): number {
@@ -127,7 +143,7 @@ class WinstonAuditLogger implements AuditLogger {
   }
 
   get lost(): number {
-    return this.transports.reduce((n, t) => n + t.lost, 0);
+    return this.pending.length + this.transports.reduce((n, t) => n + t.lost, 0);
   }
 
   healthy(): boolean {
@@ -139,6 +155,7 @@ class WinstonAuditLogger implements AuditLogger {
   }
 
   request(ctx: RequestContext, res: RequestEnd): void {
+    if (this.successor && !this.seen.has(ctx)) { this.successor.request(ctx, res); return; }
     if (this.closing || this.seen.has(ctx)) return;
     this.seen.add(ctx);
     try {
@@ -155,6 +172,7 @@ class WinstonAuditLogger implements AuditLogger {
   }
 
   event(e: SecurityEvent): void {
+    if (this.successor) { this.successor.event(e); return; }
     if (this.closing) return;
     try {
       const f = eventFacts(e);
@@ -183,7 +201,8 @@ class WinstonAuditLogger implements AuditLogger {
       line = this.scrub(JSON.stringify(rec));
     }
     this.linesWritten += 1;
-    this.logger.log({ level: facts.severity, message: '', line });
+    if (this.logger) this.logger.log({ level: facts.severity, message: '', line });
+    else this.pending.push({ level: facts.severity, line });
   }
 
   /** Last defence: a known secret value never leaves, whatever a caller put in a field. */
@@ -217,9 +236,13 @@ class WinstonAuditLogger implements AuditLogger {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const finished = once(this.logger, 'finish').catch(() => undefined);
-      this.logger.end();
-      await finished;
+      await this.ready;
+      const logger = this.logger;
+      if (logger) {
+        const finished = once(logger, 'finish').catch(() => undefined);
+        logger.end();
+        await finished;
+      }
       await Promise.all(this.transports.map((t) => t.flush()));
       if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = undefined; }
       await this.saveHeadNow();
@@ -230,5 +253,7 @@ class WinstonAuditLogger implements AuditLogger {
 
 /** The audit logger for one `[logging.security]` section; `enabled = false` gives one that writes nothing. */
 export function createAuditLogger(section: AuditSection, opts: AuditOptions): AuditLogger {
-  return section.enabled ? new WinstonAuditLogger(section, opts) : new DisabledAuditLogger();
+  if (section.enabled) return new WinstonAuditLogger(section, opts);
+  void opts.previous?.close();
+  return new DisabledAuditLogger();
 }

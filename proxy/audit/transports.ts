@@ -67,9 +67,11 @@ export class StreamTransport extends LineTransport {
   private waiters: Array<() => void> = [];
   private ended = false;
 
+  private readonly onStreamError = (err: NodeJS.ErrnoException): void => this.onError(err);
+
   constructor(private readonly stream: NodeJS.WritableStream, report?: ProblemSink, label = 'stdout') {
     super(label, report);
-    stream.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
+    stream.on('error', this.onStreamError);
   }
 
   writeLine(line: string): void {
@@ -99,9 +101,13 @@ export class StreamTransport extends LineTransport {
     return !this.failing;
   }
 
+  /** Waits for the last write callback, then lets go of the stream (stdout outlives every logger: one listener each would pile up over reloads). */
   flush(): Promise<void> {
     this.ended = true;
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const done = this.pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.waiters.push(resolve));
+    // A failed write's 'error' event follows its callback by a tick: let it arrive before letting go.
+    return done
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => { this.stream.removeListener('error', this.onStreamError); });
   }
 }

@@ -6,6 +6,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   'gen-key': { summary: 'print a new API key and the policy block with its sha256', load: async () => ({ run: (await import('./keys.js')).runGenKey }) },
   explain: { summary: 'show, stage by stage, what the policy decides for one request', load: () => import('./explain.js') },
   config: { summary: '"config show": the effective policy, secrets masked, with --origin per value', load: () => import('./config-show.js') },
+  'verify-audit': { summary: 'check the audit hash chain; report the first edited, deleted or moved line', load: () => import('./verify-audit.js') },
   'hash-key': { summary: 'read a key on stdin, print its sha256', load: async () => ({ run: (await import('./keys.js')).runHashKey }) },
 };
 

@@ -47,10 +47,11 @@ for i = 1, n do
   local algo, rate, burst, win = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
   local e = {key = key, algo = algo, rate = rate, burst = burst, win = win}
   if algo == 1 then
-    local h = redis.call('HMGET', key, 't', 'ts')
+    local raw = redis.call('GET', key)
     local tokens, ts = burst, now
-    if h[1] then
-      local ot, ots = tonumber(h[1]), tonumber(h[2])
+    if raw then
+      local sp = string.find(raw, ' ', 1, true)
+      local ot, ots = tonumber(string.sub(raw, 1, sp - 1)), tonumber(string.sub(raw, sp + 1))
       ts = math.max(ots, now)
       tokens = math.min(burst, ot + math.max(0, now - ots) * rate / win)
     end
@@ -77,9 +78,12 @@ for i = 1, n do
     end
   else
     local start = math.floor(now / win) * win
-    local h = redis.call('HMGET', key, 's', 'c')
+    local raw = redis.call('GET', key)
     local count = 0
-    if h[1] and tonumber(h[1]) == start then count = tonumber(h[2]) end
+    if raw then
+      local sp = string.find(raw, ' ', 1, true)
+      if tonumber(string.sub(raw, 1, sp - 1)) == start then count = tonumber(string.sub(raw, sp + 1)) end
+    end
     e.start, e.count = start, count
     e.allowed = count < rate
     e.retry, e.remaining, e.reset = 0, 0, start + win - now
@@ -93,15 +97,13 @@ if refused == 0 then
   for i = 1, n do
     local e = ev[i]
     if e.algo == 1 then
-      redis.call('HSET', e.key, 't', e.after, 'ts', e.ts)
-      redis.call('PEXPIRE', e.key, math.max(1, e.reset))
+      redis.call('SET', e.key, string.format('%.17g %d', e.after, e.ts), 'PX', math.max(1, e.reset))
     elseif e.algo == 2 then
       local member = now .. ':' .. redis.call('ZCOUNT', e.key, now, now)
       redis.call('ZADD', e.key, now, member)
       redis.call('PEXPIRE', e.key, math.ceil(e.win))
     else
-      redis.call('HSET', e.key, 's', e.start, 'c', e.count + 1)
-      redis.call('PEXPIRE', e.key, math.max(1, math.ceil(e.reset)))
+      redis.call('SET', e.key, string.format('%d %d', e.start, e.count + 1), 'PX', math.max(1, math.ceil(e.reset)))
     end
     out[3 + 2 * i - 1] = e.remaining
     out[3 + 2 * i] = e.reset

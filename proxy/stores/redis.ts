@@ -2,8 +2,8 @@
 import { Redis } from 'ioredis';
 import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.js';
 import {
-  ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitState,
-  type Penalty, type RateStore,
+  ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitRule,
+  type LimitState, type Penalty, type RateStore,
 } from './types.js';
 
 export interface RedisStoreOptions {
@@ -13,7 +13,7 @@ export interface RedisStoreOptions {
   readonly connectTimeoutMs?: number;
   readonly commandTimeoutMs?: number;
   readonly name?: string;
-  /** Batch the scripts issued in one tick into one write (fewer syscalls under concurrency). Default true. */
+  /** Batch scripts issued in one tick into one write. Default false: requests arrive in separate ticks, so it measured no gain. */
   readonly autoPipelining?: boolean;
 }
 
@@ -33,6 +33,7 @@ export class RedisStore implements RateStore {
   private readonly scripts: Scripts;
   private readonly now: (() => number) | undefined;
   private connecting: Promise<void> | undefined;
+  private readonly ruleCache = new WeakMap<LimitRule, readonly string[]>();
 
   constructor(opts: RedisStoreOptions) {
     this.name = opts.name ?? 'redis';
@@ -45,7 +46,7 @@ export class RedisStore implements RateStore {
       connectTimeout: opts.connectTimeoutMs ?? 1000,
       commandTimeout: opts.commandTimeoutMs ?? 500,
       retryStrategy: (times: number) => Math.min(50 * times, 500),
-      enableAutoPipelining: opts.autoPipelining ?? true,
+      enableAutoPipelining: opts.autoPipelining ?? false,
     });
     this.client.on('error', noop); // failures surface on each command; the failover store audits them
     this.client.defineCommand('rlHit', { lua: HIT_LUA });
@@ -67,12 +68,22 @@ export class RedisStore implements RateStore {
 
   private clock(): number { return this.now ? Math.floor(this.now()) : -1; }
 
+  /** A rule's four script arguments, as strings, once per rule object (rules are compiled once per policy). */
+  private ruleArgs(rule: LimitRule): readonly string[] {
+    let a = this.ruleCache.get(rule);
+    if (!a) {
+      a = [String(ALGORITHM_CODE[rule.algorithm]), String(rule.rate), String(rule.burst), String(rule.windowMs)];
+      this.ruleCache.set(rule, a);
+    }
+    return a;
+  }
+
   async hit(hits: readonly LimitHit[], penalty: Penalty | undefined): Promise<HitResult> {
-    await this.connected();
+    if (this.client.status !== 'ready') await this.connected();
     const args: Num[] = [hits.length + 2, penalty?.banKey ?? '-', penalty?.violationsKey ?? '-'];
     for (const h of hits) args.push(h.key);
     args.push(this.clock(), penalty ? penalty.threshold : -1, penalty?.banMs ?? 0, hits.length);
-    for (const h of hits) args.push(ALGORITHM_CODE[h.rule.algorithm], h.rule.rate, h.rule.burst, h.rule.windowMs);
+    for (const h of hits) args.push(...this.ruleArgs(h.rule));
     const r = await this.scripts.rlHit(...args);
     const status = Number(r[0]);
     if (status === -1) return { kind: 'banned', retryAfterMs: Number(r[2]) };

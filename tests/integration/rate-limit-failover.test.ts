@@ -36,10 +36,12 @@ class ThrowawayRedis {
     });
     probe.disconnect();
   }
+  /** Freeze / thaw the server: the connection stays up but nothing answers (commands time out). */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void { this.child?.kill(sig); }
   async stop(): Promise<void> {
     const c = this.child;
     if (!c || c.exitCode !== null) return;
-    await new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGKILL'); });
+    await new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGKILL'); c.kill('SIGCONT'); });
   }
 }
 
@@ -111,6 +113,30 @@ test('fail_closed: 503 while Redis is away, serving again by itself when it retu
     assert.ok(seen.includes(503) && seen.includes(200) && seen.every((x) => x === 200 || x === 503), `load statuses: ${[...new Set(seen)]}`);
     assert.equal(seen.at(-1), 200);
     assert.deepEqual(await statuses(h, 2, '/x', { key: 'k' }), [200, 200]);
+    assert.deepEqual(h.events.map((e) => e.action), ['store_outage', 'store_recovered']);
+  } finally {
+    await h.close();
+    await redis.stop();
+  }
+});
+
+test('a hung Redis (connected, silent): commands time out, fail_open serves locally, recovery is noticed by a probe', async () => {
+  const redis = new ThrowawayRedis(await freePort());
+  await redis.start();
+  const s = section({ store: 'redis', on_store_failure: 'fail_open', algorithm: 'fixed_window', per_user: { rate: 100 } });
+  const h = await startStageHarness({ section: s, env: { LOLLMS_GUARD_REDIS_URL: redis.url } });
+  try {
+    assert.deepEqual(await statuses(h, 1, '/x', { key: 'k' }), [200]);
+    redis.signal('SIGSTOP');
+    const t0 = Date.now();
+    assert.deepEqual(await statuses(h, 1, '/x', { key: 'k' }), [200]); // waited for the command timeout
+    assert.ok(Date.now() - t0 < 1500);
+    assert.equal(h.rl.storeHealthy(), false);
+    const t1 = Date.now();
+    assert.deepEqual(await statuses(h, 5, '/x', { key: 'k' }), [200, 200, 200, 200, 200]);
+    assert.ok(Date.now() - t1 < 400, 'while down, requests do not wait for Redis');
+    redis.signal('SIGCONT');
+    await waitFor(async () => { await statuses(h, 1, '/x', { key: 'k' }); return h.rl.storeHealthy(); });
     assert.deepEqual(h.events.map((e) => e.action), ['store_outage', 'store_recovered']);
   } finally {
     await h.close();

@@ -106,3 +106,21 @@ test('anonymize: keyed pseudonyms for the key id and the client address (source.
   assert.match(noKey.warnings.join('\n'), /random key/);
   await noKey.close();
 });
+
+test('reload hand-over: the new logger continues the chain after the old one flushed, one writer at a time', async () => {
+  const dir = tmp();
+  const file = join(dir, 'audit.log');
+  const section = makeSection({ file_path: file, hash_chain: true });
+  const opts = { ...OPTS, stateDir: join(dir, 'st'), env };
+  const a = createAuditLogger(section, opts);
+  for (let i = 0; i < 300; i++) a.request(makeCtx({ id: `a${i}` }), { status: 200 });
+  const b = createAuditLogger(makeSection({ file_path: file, hash_chain: true, format: 'json' }), { ...opts, policyHash: 'new', previous: a });
+  a.request(makeCtx({ id: 'late' }), { status: 200 }); // a caller still holding the old logger: forwarded to the new one
+  for (let i = 0; i < 300; i++) b.request(makeCtx({ id: `b${i}` }), { status: 200 });
+  await b.close();
+  const recs = readLines(file).map((l) => JSON.parse(l) as Obj);
+  const ids = recs.map((r) => r.http?.request?.id ?? r.details?.request_id);
+  assert.deepEqual(ids, [...Array.from({ length: 300 }, (_, i) => `a${i}`), 'late', ...Array.from({ length: 300 }, (_, i) => `b${i}`)]);
+  assert.deepEqual(verifyAuditFiles([file], KEY), { ok: true, lines: 601 });
+  assert.equal((JSON.parse(readFileSync(join(dir, 'st', STATE_FILE), 'utf8')) as Obj).seq, 601);
+});

@@ -55,12 +55,13 @@ test('event details: secret-named keys and credential-looking values are redacte
     details: {
       authorization: `Bearer ${CLIENT_KEY}`, api_key: CLIENT_KEY, 'X-API-Key': CLIENT_KEY, prompt: PROMPT,
       messages: [{ content: PROMPT }], completion: COMPLETION, nested: { token: CLIENT_KEY, body: PROMPT },
-      header_value: `Bearer ${CLIENT_KEY}`, raw: Buffer.from(PROMPT), attempts: 5,
+      header_value: `Bearer ${CLIENT_KEY}`, raw: Buffer.from(PROMPT), attempts: 5, completion_tokens: 34,
     },
   });
   const line = JSON.stringify(buildEcsRecord(f, { mode: 'enforce', policyHash: 'x', level: 'verbose', eventId: 'e' }));
   assertClean(line, 'event');
   assert.ok(line.includes('"attempts":5'));
+  assert.ok(line.includes('"completion_tokens":34'), 'numbers under text-like names stay');
   assert.ok(line.includes('[redacted]'), 'says that something was hidden');
 });
 

@@ -1,5 +1,5 @@
 // Static facts about a parsed pattern: lengths, re-emitted source and the hold-back ("could still become a match") regex.
-import type { Node } from './parse.js';
+import { complement, foldCase, normalize, type Node } from './parse.js';
 
 /** Source of `node`; capture groups stay capturing only when `keepCaptures`. */
 export function toSource(node: Node, keepCaptures = false): string {
@@ -64,33 +64,36 @@ export function holdSource(node: Node, cap: number): string {
   return F(node, cap);
 }
 
+/** End of the whole input, whatever the `m` flag says. */
+const END = '(?![\\s\\S])';
+
 function F(node: Node, cap: number): string {
   switch (node.t) {
-    case 'char': return `(?:${node.raw})?$`;
+    case 'char': return `(?:${node.raw})?${END}`;
     case 'group': return F(node.node, cap);
     case 'alt': return `(?:${node.alts.map((n) => F(n, cap)).join('|')})`;
     case 'seq': return seqF(node.items, 0, cap);
     case 'rep': {
-      if (node.node.t === 'char') return `${node.node.raw}{0,${Math.min(node.max, cap)}}$`;
+      if (node.node.t === 'char') return `${node.node.raw}{0,${Math.min(node.max, cap)}}${END}`;
       const per = Math.max(1, minLen(node.node));
       const count = node.max === Infinity ? Math.ceil(cap / per) : node.max;
       const inner = toSource(node.node);
       const before = count - 1 > 0 ? `(?:${inner}){0,${count - 1}}` : '';
       return `${before}${F(node.node, cap)}`;
     }
-    case 'assert': return node.kind === '$' ? '$' : `(?:${toSource(node)})?$`;
-    case 'look': return node.ahead ? '$' : `${toSource(node)}$`;
+    case 'assert': return END;
+    case 'look': return node.ahead ? END : `${toSource(node)}${END}`;
     case 'backref': throw new Error('back-references cannot be held back');
   }
 }
 
 function seqF(items: Node[], i: number, cap: number): string {
-  if (i === items.length) return '$';
+  if (i === items.length) return END;
   const item = items[i];
   const rest = seqF(items, i + 1, cap);
   if (item.t === 'look' && item.ahead) {
     // Text that could still complete the look-ahead waits; otherwise the assertion is decided now.
-    return `(?:(?=${F(item.node, cap)})[\\s\\S]*$|${toSource(item)}${rest})`;
+    return `(?:(?=${F(item.node, cap)})[\\s\\S]*${END}|${toSource(item)}${rest})`;
   }
   return `(?:${F(item, cap)}|${toSource(item)}${rest})`;
 }
@@ -121,7 +124,28 @@ export function singleCode(node: Node): number | null {
   return r.length === 2 && r[0] === r[1] ? r[0] : null;
 }
 
-export interface Anchor { literal: string; leftMax: number; rightMax: number }
+export interface Anchor {
+  literal: string; leftMax: number; rightMax: number;
+  /** Every character a match can hold left / right of the literal (normalised ranges). */
+  leftSet: number[]; rightSet: number[];
+}
+
+/** Union of the characters any char node under `nodes` accepts, as normalised ranges. */
+export function charUnion(nodes: Node[], ci: boolean): number[] {
+  const pairs: number[] = [];
+  const visit = (n: Node): void => {
+    switch (n.t) {
+      case 'char': pairs.push(...(n.set.neg ? complement(n.set.ranges) : n.set.ranges)); break;
+      case 'seq': n.items.forEach(visit); break;
+      case 'alt': n.alts.forEach(visit); break;
+      case 'group': case 'rep': case 'look': visit(n.node); break;
+      default: break;
+    }
+  };
+  nodes.forEach(visit);
+  const set = normalize(pairs);
+  return ci ? foldCase(set) : set;
+}
 
 /**
  * A literal that every match contains, with how far a match can reach left and right of it.
@@ -146,5 +170,9 @@ export function requiredLiteral(node: Node, caseInsensitive: boolean): Anchor | 
   const literal = items.slice(best.from, best.to).map((n) => String.fromCharCode(singleCode(n)!)).join('');
   const leftMax = items.slice(0, best.from).reduce((s, n) => s + maxLen(n), 0);
   const rightMax = items.slice(best.to).reduce((s, n) => s + maxLen(n), 0);
-  return { literal, leftMax, rightMax };
+  return {
+    literal, leftMax, rightMax,
+    leftSet: charUnion(items.slice(0, best.from), caseInsensitive),
+    rightSet: charUnion(items.slice(best.to), caseInsensitive),
+  };
 }

@@ -14,6 +14,10 @@ export interface Program {
   sets: Matcher[]; start: number;
   /** Bit i set when ASCII code i can begin a match (non-ASCII always may). */
   first: Uint32Array;
+  /** Without assertions: per state, the char states its epsilon closure reaches, and whether it reaches the match. */
+  closures: Int32Array[] | null;
+  reachesMatch: Uint8Array | null;
+  match: number;
 }
 
 function matcher(set: CharSet, ci: boolean): Matcher {
@@ -90,7 +94,27 @@ export function compileNfa(ast: Node, ci: boolean, limit = 20000): Program {
       for (let c = 0; c < 128; c++) if (has(m, c)) first[c >> 5] |= 1 << (c & 31);
     } else first.fill(0xffffffff);
   }
-  return { op, a, b, sets, start, first };
+  let closures: Int32Array[] | null = null;
+  let reachesMatch: Uint8Array | null = null;
+  if (!op.includes(ASSERT)) {
+    closures = [];
+    reachesMatch = new Uint8Array(op.length);
+    for (let s = 0; s < op.length; s++) {
+      const out: number[] = [];
+      const seenHere = new Set<number>();
+      const st = [s];
+      while (st.length) {
+        const x = st.pop()!;
+        if (seenHere.has(x)) continue;
+        seenHere.add(x);
+        if (op[x] === SPLIT) st.push(b[x], a[x]);
+        else if (op[x] === CHAR) out.push(x);
+        else if (op[x] === MATCH) reachesMatch[s] = 1;
+      }
+      closures.push(Int32Array.from(out));
+    }
+  }
+  return { op, a, b, sets, start, first, closures, reachesMatch, match };
 }
 
 const isWord = (c: number): boolean =>
@@ -103,44 +127,54 @@ const isEol = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c 
  * and hold-back. Runs in O(text length x states).
  */
 export class NfaScanner {
-  private cur: number[] = [];
-  private curStart: number[] = [];
-  private nxt: number[] = [];
-  private nxtStart: number[] = [];
+  // Threads waiting before position `pos` (state, start), ordered by start.
+  private cur: Int32Array;
+  private curStart: Float64Array;
+  private curN = 0;
+  private nxt: Int32Array;
+  private nxtStart: Float64Array;
+  // Char states reached by the closure at `pos`.
+  private readonly clist: Int32Array;
+  private readonly cstart: Float64Array;
+  private cN = 0;
   private readonly mark: Int32Array;
   private gen = 1;
   private readonly stack: number[] = [];
-  private readonly clist: number[] = [];
-  private readonly cstart: number[] = [];
   pos = 0;
   private prev = -1;
   /** Pairs [start, end) of matched text, in discovery order. */
   spans: number[] = [];
 
   constructor(private readonly prog: Program, private readonly cap: number) {
-    this.mark = new Int32Array(prog.op.length);
+    const n = prog.op.length + 1;
+    this.mark = new Int32Array(n);
+    this.cur = new Int32Array(n); this.curStart = new Float64Array(n);
+    this.nxt = new Int32Array(n); this.nxtStart = new Float64Array(n);
+    this.clist = new Int32Array(n); this.cstart = new Float64Array(n);
   }
 
   reset(pos: number, prevCode: number): void {
-    this.cur.length = 0; this.curStart.length = 0;
-    this.pos = pos; this.prev = prevCode; this.spans.length = 0;
+    this.curN = 0;
+    this.pos = pos; this.prev = prevCode;
+    if (this.spans.length) this.spans = [];
   }
 
   /** Earliest start of a partial match still alive, or Infinity. */
   minLiveStart(): number {
-    return this.cur.length ? this.curStart[0] : Infinity;
+    return this.curN ? this.curStart[0] : Infinity;
   }
 
   /** Consumes text[from, to). */
   feed(text: string, from = 0, to = text.length): void {
     const first = this.prog.first;
+    const fast = this.prog.closures !== null;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      if (this.cur.length === 0 && c < 128 && (first[c >> 5] & (1 << (c & 31))) === 0) {
+      if (this.curN === 0 && c < 128 && (first[c >> 5] & (1 << (c & 31))) === 0) {
         this.prev = c; this.pos++;
         continue;
       }
-      this.closure(c);
+      if (fast) this.fastClosure(); else this.closure(c);
       this.step(c);
       this.prev = c; this.pos++;
     }
@@ -148,19 +182,23 @@ export class NfaScanner {
 
   /** Ends the input: `nextCode` is the character after it (-1 for none). Drops live threads. */
   finish(nextCode = -1): void {
-    this.closure(nextCode);
-    this.cur.length = 0; this.curStart.length = 0;
+    if (this.prog.closures) this.fastClosure(); else this.closure(nextCode);
+    this.curN = 0;
+  }
+
+  private seed(): void {
+    this.cur[this.curN] = this.prog.start;
+    this.curStart[this.curN++] = this.pos;
   }
 
   private closure(next: number): void {
     const { op, a, b } = this.prog;
     const gen = ++this.gen;
     const mark = this.mark, stack = this.stack, clist = this.clist, cstart = this.cstart;
-    clist.length = 0; cstart.length = 0;
+    this.cN = 0;
     const p = this.pos;
-    this.cur.push(this.prog.start);
-    this.curStart.push(p);
-    for (let t = 0; t < this.cur.length; t++) {
+    this.seed();
+    for (let t = 0; t < this.curN; t++) {
       const start = this.curStart[t];
       stack.push(this.cur[t]);
       while (stack.length) {
@@ -168,7 +206,7 @@ export class NfaScanner {
         if (mark[s] === gen) continue;
         mark[s] = gen;
         switch (op[s]) {
-          case CHAR: clist.push(s); cstart.push(start); break;
+          case CHAR: clist[this.cN] = s; cstart[this.cN++] = start; break;
           case SPLIT: stack.push(b[s], a[s]); break;
           case MATCH: if (p > start) this.spans.push(start, p); break;
           case ASSERT: {
@@ -184,20 +222,45 @@ export class NfaScanner {
     }
   }
 
+  /** Closure through precomputed epsilon lists (patterns without assertions). */
+  private fastClosure(): void {
+    const closures = this.prog.closures!, reaches = this.prog.reachesMatch!, matchState = this.prog.match;
+    const gen = ++this.gen;
+    const mark = this.mark, clist = this.clist, cstart = this.cstart, cur = this.cur, curStart = this.curStart;
+    let cN = 0;
+    const p = this.pos;
+    this.seed();
+    const n = this.curN;
+    for (let t = 0; t < n; t++) {
+      const s = cur[t], start = curStart[t];
+      if (reaches[s] === 1 && mark[matchState] !== gen) {
+        mark[matchState] = gen;
+        if (p > start) this.spans.push(start, p);
+      }
+      const list = closures[s];
+      for (let k = 0; k < list.length; k++) {
+        const x = list[k];
+        if (mark[x] !== gen) { mark[x] = gen; clist[cN] = x; cstart[cN++] = start; }
+      }
+    }
+    this.cN = cN;
+  }
+
   private step(c: number): void {
     const { a, b, sets } = this.prog;
-    const nxt = this.nxt, nxtStart = this.nxtStart;
-    nxt.length = 0; nxtStart.length = 0;
+    const nxt = this.nxt, nxtStart = this.nxtStart, clist = this.clist, cstart = this.cstart;
+    let n = 0;
     const floor = this.pos + 1 - this.cap;
-    for (let i = 0; i < this.clist.length; i++) {
-      const s = this.clist[i];
+    for (let i = 0; i < this.cN; i++) {
+      const s = clist[i];
       if (has(sets[a[s]], c)) {
-        nxt.push(b[s]);
-        const st = this.cstart[i];
-        nxtStart.push(st < floor ? floor : st);
+        nxt[n] = b[s];
+        const st = cstart[i];
+        nxtStart[n++] = st < floor ? floor : st;
       }
     }
     this.nxt = this.cur; this.nxtStart = this.curStart;
     this.cur = nxt; this.curStart = nxtStart;
+    this.curN = n;
   }
 }

@@ -1,0 +1,191 @@
+// Property tests: corpus lines split at random points across SSE, NDJSON and text streams never leak a secret.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { compileDisclosure, type DisclosureOptions, type RedactionRecord, type Redactor } from '../../policies/disclosure/index.js';
+
+interface Item { id: string; category: 'credential' | 'pii' | 'benign'; kind: string; secrets: string[]; text: string }
+const corpus: { items: Item[] } = JSON.parse(readFileSync(new URL('../../../tests/fixtures/redaction-corpus.json', import.meta.url), 'utf8'));
+
+const base: DisclosureOptions = {
+  enabled: true, redact_requests: true, redact_responses: true, replacement: '[REDACTED:{kind}]',
+  sanitize_errors: true, hide_versions: true,
+  filters: { redact_api_keys: true, remove_stack_traces: true, remove_file_paths: true, remove_internal_ips: true, remove_usernames: false, redact_emails: true },
+  patterns: {},
+};
+const builtinOnly = compileDisclosure(base);
+const reference = compileDisclosure({
+  ...base,
+  patterns: {
+    api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
+    jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
+    email_pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}',
+  },
+});
+
+type Format = 'sse' | 'ndjson-openai' | 'ndjson-ollama' | 'text';
+
+/** Cuts `text` at the given (code-unit) points. */
+function pieces(text: string, cuts: number[]): string[] {
+  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let at = 0;
+  for (const p of points) { out.push(text.slice(at, p)); at = p; }
+  out.push(text.slice(at));
+  return out;
+}
+
+function encode(format: Format, parts: string[]): string {
+  const id = 'chatcmpl-test123';
+  const chunk = (delta: object, finish: string | null) =>
+    JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+  if (format === 'text') return parts.join('');
+  if (format === 'sse') {
+    return [chunk({ role: 'assistant', content: '' }, null), ...parts.map((p) => chunk({ content: p }, null)), chunk({}, 'stop')]
+      .map((c, i) => `id: ${i}\ndata: ${c}\n\n`).join('') + 'data: [DONE]\n\n';
+  }
+  if (format === 'ndjson-openai') return [...parts.map((p) => chunk({ content: p }, null)), chunk({}, 'stop')].join('\n') + '\n';
+  return parts.map((p) => JSON.stringify({ model: 'm', created_at: 't', message: { role: 'assistant', content: p }, done: false }) + '\n').join('')
+    + JSON.stringify({ model: 'm', created_at: 't', message: { role: 'assistant', content: '' }, done: true }) + '\n';
+}
+
+/** Feeds `bytes` cut at `byteCuts` (UTF-8 sequences may be split) and returns the output. */
+function run(r: Redactor, format: Format, bytes: Buffer, byteCuts: number[], records: RedactionRecord[]): string {
+  const kind = format === 'sse' ? 'sse' : format === 'text' ? 'text' : 'ndjson';
+  const s = r.createStreamRedactor(kind, (rec) => records.push(rec));
+  const points = [...new Set(byteCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) { out.push(s.push(bytes.subarray(at, p))); at = p; }
+  out.push(s.end());
+  return Buffer.concat(out).toString('utf8');
+}
+
+/** Decodes a stream back to its text, asserting the framing stayed well formed. */
+function decode(format: Format, out: string): string {
+  if (format === 'text') return out;
+  if (format === 'sse') {
+    assert.ok(out.endsWith('data: [DONE]\n\n'), 'stream ends with [DONE]');
+    let text = '';
+    for (const ev of out.split('\n\n').filter((e) => e !== '')) {
+      const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      if (data === '[DONE]') continue;
+      const obj = JSON.parse(data);
+      assert.equal(obj.id, 'chatcmpl-test123');
+      text += obj.choices[0]?.delta?.content ?? '';
+    }
+    return text;
+  }
+  let text = '';
+  for (const line of out.split('\n').filter((l) => l !== '')) {
+    const obj = JSON.parse(line);
+    text += format === 'ndjson-ollama' ? obj.message?.content ?? '' : obj.choices[0]?.delta?.content ?? '';
+  }
+  return text;
+}
+
+const leaky = corpus.items.filter((i) => i.category !== 'benign');
+const lines = corpus.items.map((i) => i.text);
+
+test('streams redact exactly like whole-text redaction, whatever the split points', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...lines),
+      fc.constantFrom<Format>('sse', 'ndjson-openai', 'ndjson-ollama', 'text'),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      (text, format, cuts, byteCuts) => {
+        const bytes = Buffer.from(encode(format, pieces(text, cuts)), 'utf8');
+        const got = decode(format, run(builtinOnly, format, bytes, byteCuts, []));
+        assert.equal(got, builtinOnly.redactText(text).text);
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+test('no secret reaches the client with the reference policy (built-ins plus custom patterns)', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...leaky),
+      fc.constantFrom<Format>('sse', 'ndjson-openai', 'ndjson-ollama', 'text'),
+      fc.array(fc.nat(), { maxLength: 60 }),
+      fc.array(fc.nat(), { maxLength: 60 }),
+      (item, format, cuts, byteCuts) => {
+        const records: RedactionRecord[] = [];
+        const raw = run(reference, format, Buffer.from(encode(format, pieces(item.text, cuts)), 'utf8'), byteCuts, records);
+        const text = decode(format, raw);
+        for (const secret of item.secrets) {
+          assert.ok(!text.includes(secret), `${item.id} leaked in ${format}`);
+          assert.ok(!raw.includes(JSON.stringify(secret).slice(1, -1)), `${item.id} leaked raw in ${format}`);
+          // No sizeable fragment of the secret survives either.
+          for (let i = 0; i + 12 <= secret.length; i += 6) assert.ok(!text.includes(secret.slice(i, i + 12)), `${item.id} fragment leaked`);
+        }
+        assert.ok(records.length > 0 && records.every((r) => r.location === 'stream' && r.direction === 'response' && r.count > 0));
+        assert.ok(!JSON.stringify(records).includes(item.secrets[0]));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+test('text that cannot start a secret is sent at once; only a bounded tail waits', () => {
+  const s = builtinOnly.createStreamRedactor('text', () => {});
+  assert.equal(s.push(Buffer.from('Hello there, the answer is ')).toString(), 'Hello there, the answer is ');
+  assert.equal(s.push(Buffer.from('forty two')).toString(), 'forty ');
+  const held = s.push(Buffer.from(' and the key sk-proj-'));
+  assert.equal(held.toString(), 'two and the key ');
+  assert.equal(s.push(Buffer.from('Q8fLm2ZxR7tB9wK4nH6jP3vC1dY5sA0gE8uT2iO7 done.')).toString(), '[REDACTED:openai_key] ');
+  assert.equal(s.end().toString(), 'done.');
+  assert.ok(builtinOnly.maxHold > 0 && builtinOnly.maxHold <= 8448);
+});
+
+test('a token longer than any hold is redacted and its tail swallowed', () => {
+  const s = builtinOnly.createStreamRedactor('text', () => {});
+  let out = s.push(Buffer.from('key: sk-proj-'));
+  const body = 'aB3'.repeat(4000);
+  for (let i = 0; i < body.length; i += 7) out = Buffer.concat([out, s.push(Buffer.from(body.slice(i, i + 7)))]);
+  out = Buffer.concat([out, s.push(Buffer.from(' end')), s.end()]);
+  assert.equal(out.toString(), 'key: [REDACTED:openai_key] end');
+});
+
+test('SSE: held text is flushed into the finish chunk; ids, other fields and comments survive', () => {
+  const s = builtinOnly.createStreamRedactor('sse', () => {});
+  const ev = (content: string | null, finish: string | null) =>
+    `id: 7\r\nevent: message\r\ndata: ${JSON.stringify({ id: 'c1', model: 'm', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }] })}\r\n\r\n`;
+  let out = s.push(Buffer.from(': keep-alive\r\n\r\n' + ev('mail me at jo', null)));
+  out = Buffer.concat([out, s.push(Buffer.from(ev('e@acme-corp.com', null) + ev(null, 'stop') + 'data: [DONE]\r\n\r\n')), s.end()]);
+  const text = out.toString();
+  assert.ok(text.startsWith(': keep-alive\r\n\r\nid: 7\r\nevent: message\r\ndata: '));
+  const contents = text.split('\r\n\r\n').filter((e) => e.includes('"choices"')).map((e) => JSON.parse(e.split('data: ')[1]).choices[0]);
+  assert.equal(contents.map((c) => c.delta.content ?? '').join(''), 'mail me at [REDACTED:email]');
+  assert.equal(contents.at(-1).finish_reason, 'stop');
+  assert.ok(text.endsWith('data: [DONE]\r\n\r\n'));
+});
+
+test('SSE without a finish chunk or [DONE]: held text arrives in a synthetic chunk of the same id', () => {
+  const s = builtinOnly.createStreamRedactor('sse', () => {});
+  const out = Buffer.concat([
+    s.push(Buffer.from(`data: ${JSON.stringify({ id: 'c9', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 1, delta: { content: 'call 10.0.0' }, finish_reason: null }] })}\n\n`)),
+    s.end(),
+  ]).toString();
+  const events = out.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.slice(6)));
+  assert.equal(events.length, 2);
+  assert.equal(events[1].id, 'c9');
+  assert.equal(events.map((e) => e.choices[0].delta.content).join(''), 'call 10.0.0');
+});
+
+test('SSE with raw text data lines and tool-call arguments', () => {
+  const s = builtinOnly.createStreamRedactor('sse', () => {});
+  const args = JSON.stringify({ to: 'ops@acme-corp.com', body: 'hi' });
+  const tc = (a: string, finish: string | null) => `data: ${JSON.stringify({ id: 'x', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: a } }] }, finish_reason: finish }] })}\n\n`;
+  const out = Buffer.concat([s.push(Buffer.from(tc(args.slice(0, 12), null) + tc(args.slice(12), null) + tc('', 'tool_calls'))), s.end()]).toString();
+  const joined = out.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.slice(6)).choices[0].delta.tool_calls?.[0]?.function?.arguments ?? '').join('');
+  assert.equal(joined, JSON.stringify({ to: '[REDACTED:email]', body: 'hi' }));
+  const raw = builtinOnly.createStreamRedactor('sse', () => {});
+  const rawOut = Buffer.concat([raw.push(Buffer.from('data: token ghp_' + 'A1b2C3d4'.repeat(4) + 'wxyz\n\n')), raw.end()]).toString();
+  const events = rawOut.split('\n\n').filter(Boolean);
+  assert.ok(events.every((e) => e.startsWith('data: ')));
+  assert.equal(events.map((e) => e.slice(6)).join(''), 'token [REDACTED:github_token]');
+});
