@@ -8,6 +8,8 @@ export interface DenyOptions {
   readonly reason?: string;
   /** Extra answer headers (Retry-After, RateLimit...). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Safe, client-facing detail appended to the catalogue message (never a value, path or version). */
+  readonly detail?: string;
   /** Deny even in permissive mode (e.g. a body that cannot be read at all). */
   readonly always?: boolean;
 }
@@ -21,7 +23,8 @@ export function deny(req: IncomingMessage, res: ServerResponse, code: ErrorCode,
   const enforce = opts.always === true || ctx.policy.mode === 'enforce';
   ctx.decisions.push({ stage: opts.stage, outcome: enforce ? 'deny' : 'would_deny', code, rule: opts.rule, reason: opts.reason });
   if (!enforce) return false;
-  sendError(res, code, opts.headers, ctx.policy.raw.debug.enabled && ctx.policy.raw.debug.verbose_errors ? opts.rule : undefined);
+  const verbose = ctx.policy.raw.debug.enabled && ctx.policy.raw.debug.verbose_errors && opts.rule ? `(rule: ${opts.rule})` : undefined;
+  sendError(res, code, opts.headers, [opts.detail, verbose].filter(Boolean).join(' ') || undefined);
   ctx.errorCode = code;
   return true;
 }
@@ -32,7 +35,7 @@ export function sendError(res: ServerResponse, code: ErrorCode, headers?: Readon
     res.destroy();
     return;
   }
-  const body = errorBody(code, detail ? `(rule: ${detail})` : undefined);
+  const body = errorBody(code, detail);
   res.statusCode = status ?? ERRORS[code].status;
   if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

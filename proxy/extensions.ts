@@ -1,9 +1,12 @@
 // Wires the policy areas that plug into slots of the pipeline (rate limits, redaction) for one loaded policy.
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../policies/compiled.js';
+import { compileDisclosure, detectStreamFormat, streamErrorTrailer, type RedactionRecord } from '../policies/disclosure/index.js';
 import type { AuditLogger } from './audit/types.js';
 import type { Metrics } from './metrics/index.js';
+import type { RequestContext } from './context.js';
 import type { ResponseHooks } from './upstream/forward.js';
+import { deny } from './deny.js';
 
 export interface Extensions {
   readonly stages: { rateLimit?: RequestHandler; tokenBudget?: RequestHandler; redactRequest?: RequestHandler };
@@ -22,11 +25,68 @@ export interface ExtensionDeps {
   readonly dryRun?: boolean;
 }
 
-export function createExtensions(_policy: CompiledPolicy, _deps: ExtensionDeps): Extensions {
+export function createExtensions(policy: CompiledPolicy, deps: ExtensionDeps): Extensions {
+  const disclosure = createDisclosure(policy);
   return {
-    stages: {},
-    hooks: {},
+    stages: { redactRequest: disclosure.stage },
+    hooks: disclosure.hooks,
     storeHealthy: () => undefined,
     close: async () => {},
   };
+}
+
+/** [security.information_disclosure]: the prompt stage and the answer hooks, from one compiled redactor. */
+function createDisclosure(policy: CompiledPolicy): { stage?: RequestHandler; hooks: ResponseHooks } {
+  const section = policy.raw.security.information_disclosure;
+  if (!section.enabled || policy.mode === 'disabled') return { hooks: {} };
+  const redactor = compileDisclosure({ ...section, filters: { ...section.filters }, patterns: { ...section.patterns } });
+  const note = (ctx: RequestContext, records: readonly RedactionRecord[]): void => {
+    for (const r of records) ctx.redactions.push({ kind: r.kind, direction: r.direction, location: r.location, count: r.count });
+  };
+  const block = section.request_action === 'block';
+
+  const stage: RequestHandler | undefined = section.redact_requests
+    ? function redactPrompt(req, res, next) {
+        const ctx = req.ctx;
+        if (!ctx.json) return next();
+        // Blocking must not leave a half-scrubbed body behind in permissive mode: scan a copy first.
+        const target = block ? structuredClone(ctx.json) : ctx.json;
+        const { records } = redactor.redactRequestBody(target);
+        if (records.length === 0) return next();
+        if (block) {
+          const kinds = [...new Set(records.map((r) => r.kind))].join(', ');
+          note(ctx, records);
+          if (deny(req, res, 'sensitive_data_blocked', { stage: 'redaction', rule: 'information_disclosure.request_action', reason: `kind: ${kinds}`, detail: `Kind: ${kinds}.` })) return;
+          return next();
+        }
+        note(ctx, records);
+        ctx.forwardBody = undefined;
+        ctx.decisions.push({ stage: 'redaction', outcome: 'modify', rule: 'information_disclosure.redact_requests', reason: [...new Set(records.map((r) => r.kind))].join(', ') });
+        next();
+      }
+    : undefined;
+
+  const hooks: ResponseHooks = {
+    sensitiveError: (text) => redactor.looksSensitiveError(text),
+  };
+  if (section.redact_responses) {
+    hooks.json = (ctx, body) => {
+      const { body: out, records } = redactor.redactResponseJson(body);
+      if (records.length === 0) return body;
+      note(ctx, records);
+      // Redaction works in place: hand back a new identity so the answer is re-serialised.
+      return out !== null && typeof out === 'object' ? (Array.isArray(out) ? [...out] : { ...(out as object) }) : out;
+    };
+    hooks.text = (ctx, text) => {
+      const { text: out, kinds } = redactor.redactText(text);
+      for (const [kind, count] of kinds) ctx.redactions.push({ kind, direction: 'response', location: 'body', count });
+      return out;
+    };
+    hooks.stream = (ctx, contentType, head) => {
+      const format = detectStreamFormat(contentType, head);
+      const sr = redactor.createStreamRedactor(format, (r) => note(ctx, [r]));
+      return { push: (c) => sr.push(c), end: () => sr.end(), errorTrailer: () => streamErrorTrailer(format) };
+    };
+  }
+  return { stage, hooks };
 }

@@ -316,5 +316,10 @@ function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, us
     else if (d.outcome === 'deny' && d.stage === 'authorization') audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code });
     else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failure', ctx, rule: d.rule, code: d.code });
   }
+  if (ctx.redactions.length > 0) {
+    const kinds: Record<string, number> = {};
+    for (const r of ctx.redactions) kinds[`${r.direction}.${r.kind}`] = (kinds[`${r.direction}.${r.kind}`] ?? 0) + r.count;
+    audit.event({ action: 'redaction', ctx, details: kinds });
+  }
   audit.request(ctx, { status, userAgent });
 }

@@ -108,7 +108,10 @@ export const DETECTORS: readonly DetectorSpec[] = [
   },
   { kind: 'card_number', filter: 'redact_pii', priority: 60, validate: isCardNumber, source: r`(?<![0-9A-Za-z_.-])[0-9]{4}(?:[0-9]{9,15}|(?:[ -][0-9]{4}){2}[ -][0-9]{1,7}|[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9A-Za-z_-])` },
   { kind: 'iban', filter: 'redact_pii', priority: 60, validate: isIban, source: r`(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])` },
-  { kind: 'ssn', filter: 'redact_pii', priority: 60, validate: isSsn, source: r`(?<![0-9A-Za-z-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z-])` },
+  {
+    kind: 'ssn', filter: 'redact_pii', priority: 60, validate: isSsn, source: r`(?<![0-9A-Za-z-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z-])`,
+    fast: { literal: '-', source: r`(?<=(?<![0-9A-Za-z-])([0-9]{3}))-[0-9]{2}-[0-9]{4}(?![0-9A-Za-z-])` },
+  },
   {
     kind: 'email', filter: 'redact_emails', priority: 50,
     source: r`(?<![A-Za-z0-9._%+-])(?<!//[^\s/@]{1,128}:)[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@${DOMAIN}`,
@@ -117,6 +120,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   {
     kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, validate: isInternalIpv4,
     source: r`(?<![0-9A-Za-z.]|(?<![A-Za-z])[Vv]er(?:sion)? )[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?(?![0-9]|\.[0-9])`,
+    fast: { literal: '.', source: r`(?<=(?<![0-9A-Za-z.]|(?<![A-Za-z])[Vv]er(?:sion)? )([0-9]{1,3}))\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?:/[0-9]{1,2})?(?![0-9]|\.[0-9])` },
   },
   {
     kind: 'internal_ip', filter: 'remove_internal_ips', priority: 45, flags: 'i', validate: isInternalIpv6,

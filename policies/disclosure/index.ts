@@ -45,7 +45,7 @@ export function validateDisclosureOptions(opts: Partial<DisclosureOptions>): str
   const known = Object.keys(FILTER_DEFAULTS);
   for (const key of Object.keys(opts.filters ?? {})) {
     if (!known.includes(key)) {
-      const near = known.find((k) => k.includes(key) || key.includes(k) || k.split('_').pop() === key.split('_').pop());
+      const near = known.find((k) => editDistance(k, key) <= 3);
       problems.push(`filters.${key}: unknown filter${near ? `. Did you mean "${near}"?` : `; known: ${known.join(', ')}`}`);
     }
   }
@@ -58,6 +58,16 @@ export function validateDisclosureOptions(opts: Partial<DisclosureOptions>): str
     problems.push(`request_action: "${String(opts.request_action)}" is not one of "redact", "block"`);
   }
   return problems;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** Compiles the section once; throws with every problem listed when it is invalid. */
@@ -108,7 +118,7 @@ export function compileDisclosure(opts: DisclosureOptions): Redactor {
 
 /** Bytes that end a stream whose redaction failed, in the stream's own framing. */
 export function streamErrorTrailer(format: StreamFormat): Buffer {
-  const body = JSON.stringify({ error: { message: 'The response was cut off because it could not be checked for sensitive data.', type: 'server_error', code: 'redaction_failed' } });
+  const body = JSON.stringify({ error: { message: 'The response was cut off because it could not be checked for sensitive data.', type: 'api_error', code: 'redaction_failed' } });
   if (format === 'sse') return Buffer.from(`event: error\ndata: ${body}\n\ndata: [DONE]\n\n`);
   if (format === 'ndjson') return Buffer.from(`\n${body}\n`);
   return Buffer.from('\n[response cut off: redaction failed]\n');

@@ -204,17 +204,19 @@ export function mergeFindings(found: Finding[]): Finding[] {
 function anchorWindows(text: string, from: number, to: number, a: Anchor): number[] {
   const leftMax = Math.min(a.leftMax, CUSTOM_MATCH_CAP), rightMax = Math.min(a.rightMax, CUSTOM_MATCH_CAP);
   const out: number[] = [];
+  let done = from; // text before this is inside an earlier window: never rescanned, so the whole pass is linear
   let i = text.indexOf(a.literal, from);
   while (i >= 0 && i < to) {
     let ws = i;
-    const lo = Math.max(from, i - leftMax);
+    const lo = Math.max(done, i - leftMax);
     while (ws > lo && inSet(a.leftSet, text.charCodeAt(ws - 1))) ws--;
-    let we = i + a.literal.length;
-    const hi = Math.min(to, we + rightMax);
+    let we = Math.max(i + a.literal.length, done);
+    const hi = Math.min(to, i + a.literal.length + rightMax);
     while (we < hi && inSet(a.rightSet, text.charCodeAt(we))) we++;
     const n = out.length;
     if (n > 0 && ws <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], we);
     else out.push(ws, we);
+    done = Math.max(done, we);
     i = text.indexOf(a.literal, i + 1);
   }
   return out;

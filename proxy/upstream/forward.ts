@@ -15,6 +15,8 @@ import { StreamObserver, observeBody } from './observe.js';
 
 /** Headers that describe one connection, never the message (RFC 9110 7.6.1), plus credentials of the client. */
 const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'accept-encoding'];
+/** Headers the proxy itself sets or vouches for: a client listing them in Connection cannot strip them. */
+const KEEP_REQUEST = new Set(['host', 'content-type', 'content-length', 'x-request-id', 'traceparent']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
 const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server']);
 const MAX_BUFFERED = 16 << 20;
@@ -24,6 +26,8 @@ const SENSITIVE_ERROR = /Traceback \(most recent call last\)|^\s+at .+\(.+:\d+:\
 export interface StreamFilter {
   push(chunk: Buffer): Buffer;
   end(): Buffer;
+  /** Bytes that end the stream well-formed when the filter failed (fail closed). */
+  errorTrailer?(): Buffer;
 }
 
 export interface ResponseHooks {
@@ -75,9 +79,13 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   const proto = deps.tls ? 'https' : 'http';
   const breaker = deps.breaker;
 
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
     const ctx = (req as IncomingMessage).ctx;
     const start = process.hrtime.bigint();
+    // The client went away before the answer ended (even before its first byte): stop the upstream work at once.
+    res.once('close', () => {
+      if (!res.writableFinished && !proxyReq.destroyed) proxyReq.destroy();
+    });
     proxyReq.setTimeout(timeoutMs, () => {
       (proxyReq as unknown as { timedOut: boolean }).timedOut = true;
       proxyReq.destroy(new Error('upstream timeout'));
@@ -106,8 +114,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
       return sendError(res, 'upstream_error');
     }
     res.statusCode = status;
+    const hop = connectionTokens(proxyRes.headers.connection);
     for (const [name, value] of Object.entries(proxyRes.headers)) {
-      if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
+      if (value === undefined || DROP_RESPONSE.has(name) || hop.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
       if (hideVersions && VERSION_HEADERS.has(name)) continue;
       res.setHeader(name, value);
     }
@@ -133,14 +142,14 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
         if (filter === undefined) filter = deps.hooks.stream?.(ctx, type, chunk) ?? null;
         write(filter ? filter.push(chunk) : chunk);
       } catch {
-        failClosed(ctx, proxyRes, res);
+        failClosed(ctx, proxyRes, res, filter);
       }
     });
     proxyRes.on('end', () => {
       try {
         if (filter) write(filter.end());
       } catch {
-        return failClosed(ctx, proxyRes, res);
+        return failClosed(ctx, proxyRes, res, filter);
       }
       observer.end();
       res.end();
@@ -205,11 +214,20 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     return out === text ? body : Buffer.from(out);
   }
 
-  function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): void {
-    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'internal_error', rule: 'response filter failed closed' });
-    ctx.errorCode = 'internal_error';
+  /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
+  function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, filter: StreamFilter | null | undefined): void {
+    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'redaction_failed', rule: 'response filter failed closed' });
+    ctx.errorCode = 'redaction_failed';
+    proxyRes.removeAllListeners('data');
     proxyRes.destroy();
-    if (!res.writableEnded) res.end('\n' + 'data: {"error":{"message":"The answer was stopped by the proxy.","type":"api_error","code":"internal_error"}}\n\n');
+    if (res.writableEnded) return;
+    let trailer: Buffer | undefined;
+    try {
+      trailer = filter?.errorTrailer?.();
+    } catch {
+      trailer = undefined;
+    }
+    res.end(trailer ?? '\n');
   }
 
   const stage: RequestHandler = function forward(req, res) {
@@ -223,6 +241,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     const h = req.headers;
     const inboundXff = h['x-forwarded-for'];
     const inboundProto = h['x-forwarded-proto'];
+    for (const name of connectionTokens(h.connection)) if (!KEEP_REQUEST.has(name)) delete h[name];
     for (const name of DROP_REQUEST) delete h[name];
     h['x-forwarded-for'] = trusted && typeof inboundXff === 'string' && ctx.peerIp !== ctx.clientIp ? `${inboundXff}, ${ctx.peerIp}` : ctx.clientIp;
     h['x-forwarded-proto'] = trusted && typeof inboundProto === 'string' && ctx.peerIp !== ctx.clientIp ? inboundProto : proto;
@@ -255,6 +274,18 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
       agent.destroy();
     },
   };
+}
+
+/** Header names a Connection header lists: hop-by-hop too (RFC 9110 7.6.1), never forwarded. */
+function connectionTokens(v: string | string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const part of Array.isArray(v) ? v : v ? [v] : []) {
+    for (const t of part.split(',')) {
+      const n = t.trim().toLowerCase();
+      if (n && n !== 'close' && n !== 'keep-alive') out.add(n);
+    }
+  }
+  return out;
 }
 
 /** Is this answer a stream? The request says so (stream: true, Ollama's default) or the content type does. */

@@ -105,7 +105,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const policyFile = join(dir, 'policy.toml');
   writeFileSync(policyFile, opts.policy ? opts.policy(double.url, dir) : basePolicy(double.url, dir, opts.extra));
   const env = { TEST_UPSTREAM_KEY: 'upstream-secret-value-123', ...(opts.env ?? {}) };
-  const proxy = await startServer({ files: [policyFile], env, say: () => {} });
+  let proxy: RunningServer;
+  try {
+    proxy = await startServer({ files: [policyFile], env, say: () => {} });
+  } catch (e) {
+    await double.close(); // an invalid policy must fail the test, not keep the process alive
+    throw e;
+  }
   return {
     double,
     proxy,

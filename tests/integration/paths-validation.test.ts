@@ -9,7 +9,7 @@ before(async () => {
   h = await startHarness({
     policy: (u, d) =>
       basePolicy(u, d).replace(
-        /\[security\.authorization\.roles\.user\][^[]*/,
+        /\[security\.authorization\.roles\.user\][\s\S]*?(?=\[security\.authorization\.roles\.admin\])/,
         `[security.authorization.roles.user]
 allow = ["GET /v1/**", "POST /v1/chat/completions"]
 deny = ["* /v1/admin/**"]

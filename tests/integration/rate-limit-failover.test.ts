@@ -143,3 +143,22 @@ test('a hung Redis (connected, silent): commands time out, fail_open serves loca
     await redis.stop();
   }
 });
+
+test('Redis down when the proxy starts: served locally (fail_open), shared once Redis comes up', async () => {
+  const redis = new ThrowawayRedis(await freePort());
+  const s = section({ store: 'redis', on_store_failure: 'fail_open', algorithm: 'sliding_window', per_user: { rate: 2 } });
+  const h = await startStageHarness({ section: s, env: { LOLLMS_GUARD_REDIS_URL: redis.url } });
+  try {
+    assert.deepEqual(await statuses(h, 3, '/x', { key: 'k' }), [200, 200, 429]);
+    assert.equal(h.rl.storeHealthy(), false);
+    await redis.start();
+    await waitFor(() => h.rl.storeHealthy());
+    assert.deepEqual(await statuses(h, 3, '/x', { key: 'k' }), [200, 200, 429]); // fresh shared counter
+    const probe = new Redis(redis.url);
+    assert.ok((await probe.keys('lollms-guard:rl:sw:u:*')).length === 1);
+    probe.disconnect();
+  } finally {
+    await h.close();
+    await redis.stop();
+  }
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,7 @@ function registerTests(): void {
     const prefix = `lgtest:mp:${randomBytes(4).toString('hex')}:`;
     const double = await doubles.startLollmsDouble();
     const children: Child[] = [];
+    const dirs: string[] = [];
     try {
       const limits = `[security.rate_limiting]
 enabled = true
@@ -118,6 +119,7 @@ window_seconds = 600
 `;
       for (let i = 0; i < 3; i++) {
         const dir = mkdtempSync(join(tmpdir(), 'lollms-guard-rl-'));
+        dirs.push(dir);
         const base = helpers.basePolicy(double.url, dir);
         const text = base.replace(/\[security\.rate_limiting\]\nenabled = false\n/, limits);
         if (text === base) { t.skip('basePolicy changed shape: cannot place the rate_limiting section'); return; }
@@ -136,6 +138,7 @@ window_seconds = 600
       await stopAll(children);
       await double.close();
       await dropKeys(prefix);
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 }

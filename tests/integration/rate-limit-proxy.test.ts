@@ -1,6 +1,7 @@
 // Through the real proxy and the LoLLMS double: limits, headers, token budgets for JSON / SSE / NDJSON answers, and the audit's usage (skips until wired).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import type { Harness } from '../helpers/harness.js';
 
 type Helpers = typeof import('../helpers/harness.js');
@@ -32,11 +33,16 @@ async function start(t: TestContext, budget: number): Promise<{ h: Harness; x: H
   const probe = await fetch(h.url + '/v1/models', { headers: x.auth(x.USER_KEY) });
   await probe.arrayBuffer();
   if (!placed || !probe.headers.get('ratelimit-policy')) {
-    await h.close();
+    await stop(h);
     t.skip(placed ? 'rate limiting is not wired into the pipeline yet' : 'basePolicy changed shape');
     return undefined;
   }
   return { h, x };
+}
+
+async function stop(h: Harness): Promise<void> {
+  await h.close();
+  rmSync(h.dir, { recursive: true, force: true });
 }
 
 /** The audit request line of one request id, in either output format, and its usage. */
@@ -62,7 +68,7 @@ test('proxy: RateLimit headers, per_user limit with Retry-After', async (t) => {
     assert.match(String(last?.headers.get('ratelimit')), /"per_user";r=0;t=\d+/);
     const other = await fetch(h.url + '/v1/models', { headers: x.auth(x.ADMIN_KEY) });
     assert.equal(other.status, 200);
-  } finally { await h.close(); }
+  } finally { await stop(h); }
 });
 
 test('proxy: token budget counts JSON usage, SSE without usage (estimated) and NDJSON usage; audit shows the charge', async (t) => {
@@ -100,5 +106,5 @@ test('proxy: token budget counts JSON usage, SSE without usage (estimated) and N
     assert.equal(d.status, 429, `used ${used}`);
     assert.equal(body.error?.code, 'token_budget_exceeded');
     assert.ok(Number(d.headers.get('retry-after')) >= 1);
-  } finally { await h.close(); }
+  } finally { await stop(h); }
 });

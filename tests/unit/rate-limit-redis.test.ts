@@ -108,7 +108,7 @@ async function deadPort(): Promise<number> {
 test('Redis unreachable: fail_closed answers 503, fail_open serves locally and reports the outage once', async () => {
   const env = { LOLLMS_GUARD_REDIS_URL: `redis://127.0.0.1:${await deadPort()}` };
   const closed = await startStageHarness({ section: section({ store: 'redis', on_store_failure: 'fail_closed' }), env });
-  const open = await startStageHarness({ section: section({ store: 'redis', on_store_failure: 'fail_open', algorithm: 'fixed_window', per_user: { rate: 3 } }), env });
+  const open = await startStageHarness({ section: section({ store: 'redis', on_store_failure: 'fail_open', algorithm: 'sliding_window', per_user: { rate: 3 } }), env });
   try {
     const r = await closed.request('/x', { key: 'a' });
     assert.equal(r.status, 503);

@@ -186,6 +186,15 @@ export class NfaScanner {
     this.curN = 0;
   }
 
+  /** Records [start, end), uniting it with the previous span when they overlap (ends only grow). */
+  private report(start: number, end: number): void {
+    const sp = this.spans, n = sp.length;
+    if (n > 0 && start <= sp[n - 1]) {
+      if (start < sp[n - 2]) sp[n - 2] = start;
+      sp[n - 1] = end;
+    } else sp.push(start, end);
+  }
+
   private seed(): void {
     this.cur[this.curN] = this.prog.start;
     this.curStart[this.curN++] = this.pos;
@@ -208,7 +217,7 @@ export class NfaScanner {
         switch (op[s]) {
           case CHAR: clist[this.cN] = s; cstart[this.cN++] = start; break;
           case SPLIT: stack.push(b[s], a[s]); break;
-          case MATCH: if (p > start) this.spans.push(start, p); break;
+          case MATCH: if (p > start) this.report(start, p); break;
           case ASSERT: {
             const k = a[s];
             const ok = k === A_BOL ? this.prev < 0 || isEol(this.prev)
@@ -235,7 +244,7 @@ export class NfaScanner {
       const s = cur[t], start = curStart[t];
       if (reaches[s] === 1 && mark[matchState] !== gen) {
         mark[matchState] = gen;
-        if (p > start) this.spans.push(start, p);
+        if (p > start) this.report(start, p);
       }
       const list = closures[s];
       for (let k = 0; k < list.length; k++) {
