@@ -7,6 +7,7 @@ import type { Metrics } from './metrics/index.js';
 import type { RequestContext } from './context.js';
 import type { ResponseHooks } from './upstream/forward.js';
 import { deny } from './deny.js';
+import { createRateLimiting } from '../policies/rate-limit/index.js';
 
 export interface Extensions {
   readonly stages: { rateLimit?: RequestHandler; tokenBudget?: RequestHandler; redactRequest?: RequestHandler };
@@ -27,11 +28,26 @@ export interface ExtensionDeps {
 
 export function createExtensions(policy: CompiledPolicy, deps: ExtensionDeps): Extensions {
   const disclosure = createDisclosure(policy);
+  // explain decides with a local store: it must neither need Redis nor spend anybody's quota.
+  const section = deps.dryRun ? { ...policy.raw.security.rate_limiting, store: 'memory' as const } : policy.raw.security.rate_limiting;
+  const rl = section.enabled && policy.mode !== 'disabled'
+    ? createRateLimiting(section, {
+        debug: policy.raw.debug,
+        env: deps.env,
+        onEvent: (e, ctx) => {
+          if (e.action === 'rate_limit_exceeded' || e.action === 'ban') deps.metrics.rateLimited(e.action === 'ban' ? 'ban' : e.scope ?? 'unknown');
+          if (e.action === 'bypass_enabled') deps.say('lollms-guard: warning: rate limits are bypassed ([debug] bypass_rate_limits)');
+          deps.audit.event({ action: e.action, ctx, rule: e.rule, details: { scope: e.scope, identity: e.identity, retry_after_seconds: e.retryAfterSeconds } });
+        },
+      })
+    : undefined;
   return {
-    stages: { redactRequest: disclosure.stage },
+    stages: { redactRequest: disclosure.stage, rateLimit: rl?.requestStage, tokenBudget: rl?.tokenStage },
     hooks: disclosure.hooks,
-    storeHealthy: () => undefined,
-    close: async () => {},
+    storeHealthy: () => (rl && section.store === 'redis' ? rl.storeHealthy() : undefined),
+    close: async () => {
+      await rl?.close();
+    },
   };
 }
 

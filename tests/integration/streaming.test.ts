@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { startHarness, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
 import { timedChunks, waitFor, requestLines, sleep } from '../helpers/http.js';
 
-const TEXT = 'alpha beta gamma delta';
-const DELAY = 150;
+const TEXT = 'ab cde fg hij';
+const DELAY = 100;
 
 let h: Harness;
 before(async () => {
