@@ -7,7 +7,7 @@ export function createCors(section: CorsSection): RequestHandler | null {
   if (!section.enabled) return null;
   const any = section.origins.includes('*');
   const listed = new Set(section.origins.map((o) => o.replace(/\/+$/, '')));
-  return cors({
+  const mw = cors({
     // "*" with credentials would let any site act as the user: reflect only listed origins then.
     origin: any && !section.credentials ? '*' : (origin, cb) => cb(null, origin !== undefined && listed.has(origin)),
     methods: section.methods,
@@ -18,4 +18,17 @@ export function createCors(section: CorsSection): RequestHandler | null {
     preflightContinue: false,
     optionsSuccessStatus: 204,
   });
+  return function corsStage(req, res, next) {
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    if (!preflight) return mw(req, res, next);
+    // The cors package hands a preflight from an unlisted origin on to the next stage (auth, then upstream in
+    // permissive mode). Every preflight ends here: unlisted origins get 204 without any Access-Control-* header.
+    mw(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      res.statusCode = 204;
+      res.setHeader('Vary', 'Origin');
+      res.setHeader('Content-Length', '0');
+      res.end();
+    });
+  };
 }

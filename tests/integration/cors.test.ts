@@ -52,7 +52,8 @@ test('a preflight from an unlisted origin gets no Access-Control-Allow-Origin an
     const r = await preflight(origin);
     await r.text();
     assert.equal(r.headers.get('access-control-allow-origin'), null, `${origin} must not be allowed`);
-    assert.ok(r.status < 500, `${origin}: ${r.status}`);
+    assert.equal(r.headers.get('access-control-allow-headers'), null);
+    assert.equal(r.status, 204, `${origin}: the preflight ends at the proxy, not in authentication`);
   }
   assert.equal(h.double.requests.length, before);
 });
@@ -104,4 +105,21 @@ test('the upstream cannot widen CORS: its Access-Control-* headers are dropped',
   const l = await fetch(`${h.url}/v1/models`, { headers: auth(USER_KEY, { Origin: LISTED }) });
   await l.text();
   assert.equal(l.headers.get('access-control-allow-origin'), LISTED, 'the policy, not the upstream, decides');
+});
+
+test('permissive mode: a preflight from an unlisted origin still ends at the proxy, never upstream', async () => {
+  const p = await startHarness({ extra: `\n[security]\nmode = "permissive"\n\n[security.cors]\norigins = ["${LISTED}"]\n` });
+  try {
+    for (const origin of [OTHER, LISTED]) {
+      const r = await fetch(`${p.url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-api-key' },
+      });
+      await r.text();
+      assert.equal(r.status, 204, origin);
+    }
+    assert.equal(p.double.requests.length, 0, 'the upstream never sees a preflight');
+  } finally {
+    await p.close();
+  }
 });
