@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { AuthenticationSection, AuthorizationSection } from './compiled.js';
 import type { Principal } from '../proxy/context.js';
 import { deny } from '../proxy/deny.js';
+import type { Lockouts } from './lockout.js';
 
 export interface ExtraKey {
   readonly id: string;
@@ -23,7 +24,7 @@ export interface AuthEvent {
 export interface AuthDeps {
   /** Keys that do not live in the policy file (env LOLLMSBOT_API_KEY, the generated first-start key). */
   readonly extraKeys: readonly ExtraKey[];
-  readonly lockouts: LockoutTable;
+  readonly lockouts: Lockouts;
   readonly onEvent: (e: AuthEvent) => void;
   readonly now?: () => number;
   /** Client certificates that stand for a key (verified by the TLS layer against ca_file). */
@@ -41,42 +42,6 @@ interface KeyRecord {
 }
 
 const DAY_MS = 86_400_000;
-
-/** Failed attempts per client IP. Lives across policy reloads (the server owns it). */
-export class LockoutTable {
-  private readonly table = new Map<string, { failures: number; firstAt: number; lockedUntil: number }>();
-
-  /** Milliseconds left on a lockout of this IP, or 0. */
-  lockedFor(ip: string, now: number): number {
-    const e = this.table.get(ip);
-    if (!e) return 0;
-    if (e.lockedUntil > now) return e.lockedUntil - now;
-    return 0;
-  }
-
-  /** Counts a failure; returns true when this failure starts a lockout. */
-  fail(ip: string, now: number, maxFailures: number, windowMs: number): boolean {
-    if (maxFailures <= 0 || windowMs <= 0) return false;
-    let e = this.table.get(ip);
-    if (!e || now - e.firstAt > windowMs) {
-      e = { failures: 0, firstAt: now, lockedUntil: 0 };
-      this.table.set(ip, e);
-    }
-    e.failures += 1;
-    if (e.failures >= maxFailures && e.lockedUntil <= now) {
-      e.lockedUntil = now + windowMs;
-      e.failures = 0;
-      e.firstAt = now;
-      return true;
-    }
-    if (this.table.size > 100_000) this.sweep(now, windowMs);
-    return false;
-  }
-
-  private sweep(now: number, windowMs: number): void {
-    for (const [ip, e] of this.table) if (e.lockedUntil <= now && now - e.firstAt > windowMs) this.table.delete(ip);
-  }
-}
 
 export function sha256Hex(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -150,11 +115,11 @@ export function createAuthentication(
     return undefined;
   }
 
-  return function authenticate(req, res, next) {
+  return async function authenticate(req, res, next) {
     const ctx = req.ctx;
     const t = now();
     const ip = ctx.clientIp;
-    const locked = deps.lockouts.lockedFor(ip, t);
+    const locked = await deps.lockouts.lockedFor(ip);
     if (locked > 0) {
       const retry = String(Math.ceil(locked / 1000));
       if (deny(req, res, 'client_locked_out', { stage: 'authentication', rule: 'security.authentication.max_failed_attempts', headers: { 'Retry-After': retry } })) return;
@@ -199,9 +164,9 @@ export function createAuthentication(
     ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: `key:${rec.id}`, reason: stale ? 'stale key' : undefined });
     next();
 
-    function fail(code: 'missing_api_key' | 'invalid_api_key' | 'expired_api_key', reason: string, keyId?: string): void {
+    async function fail(code: 'missing_api_key' | 'invalid_api_key' | 'expired_api_key', reason: string, keyId?: string): Promise<void> {
       deps.onEvent({ action: 'auth_failure', ip, keyId, reason });
-      if (deps.lockouts.fail(ip, t, section.max_failed_attempts, lockWindowMs)) {
+      if (await deps.lockouts.fail(ip)) {
         deps.onEvent({ action: 'lockout', ip, keyId, reason: `${section.max_failed_attempts} failed attempts`, retryAfterSeconds: Math.ceil(lockWindowMs / 1000) });
       }
       if (deny(req, res, code, { stage: 'authentication', rule: 'security.authentication', reason, headers: code === 'missing_api_key' ? { 'WWW-Authenticate': 'Bearer' } : undefined })) return;

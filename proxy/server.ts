@@ -7,7 +7,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../policies/load.js';
 import type { CompiledPolicy } from '../policies/compiled.js';
-import { LockoutTable, type AuthEvent } from '../policies/auth.js';
+import type { AuthEvent } from '../policies/auth.js';
+import { createLockouts, lockoutKey, type Lockouts } from '../policies/lockout.js';
 import { createAuditLogger } from './audit/index.js';
 import type { AuditLogger } from './audit/types.js';
 import type { RequestContext } from './context.js';
@@ -78,7 +79,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sampleAudit = auditSampler(metrics);
   const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled, Date.now, (st) => metrics.circuit(st));
   metrics.policyLoaded(first.hash);
-  const lockouts = new LockoutTable();
+  // Lockout state outlives reloads that keep its settings.
+  let lockouts: { key: string; table: Lockouts } | undefined;
+  const lockoutsFor = (policy: CompiledPolicy): Lockouts => {
+    const s = policy.raw.security;
+    const key = lockoutKey(s.authentication, s.rate_limiting, env);
+    if (lockouts?.key !== key) {
+      void lockouts?.table.close();
+      lockouts = { key, table: createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env) };
+    }
+    return lockouts.table;
+  };
   // Set right below; read lazily so events of a request that outlives a reload reach the current logger.
   let gen: Generation = undefined as unknown as Generation;
   const currentAudit = (): AuditLogger => gen?.audit ?? firstAudit;
@@ -107,7 +118,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const papp = createPolicyApp(policy, {
       auth: {
         extraKeys,
-        lockouts,
+        lockouts: lockoutsFor(policy),
         onEvent: (e) => {
           authEvent(currentAudit(), e);
           if (e.action === 'auth_failure') metrics.authFailure(e.reason);
@@ -225,6 +236,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await gen.ext.close();
       await gen.audit.close();
       await metricsServer?.close();
+      await lockouts?.table.close();
     },
   };
 

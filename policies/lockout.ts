@@ -1,0 +1,65 @@
+// Failed-authentication lockout per client IP, on rate-limiter-flexible (memory, or Redis so every instance agrees).
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { AuthenticationSection, RateLimitingSection } from './compiled.js';
+
+export interface Lockouts {
+  /** Milliseconds left on this IP's lockout, or 0. */
+  lockedFor(ip: string): Promise<number>;
+  /** Counts a failure; true when this failure starts a lockout. */
+  fail(ip: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const NONE: Lockouts = { lockedFor: async () => 0, fail: async () => false, close: async () => {} };
+
+/** The settings a lockout table depends on: equal keys mean a reload can keep the table (and its state). */
+export function lockoutKey(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv): string {
+  return JSON.stringify([auth.max_failed_attempts, auth.lockout_duration_minutes, rl.store, rl.key_prefix, rl.store === 'redis' ? env[rl.redis_url_env] ?? '' : '']);
+}
+
+export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv): Lockouts {
+  const max = auth.max_failed_attempts;
+  const seconds = auth.lockout_duration_minutes * 60;
+  if (max <= 0 || seconds <= 0) return NONE;
+  const opts = { points: max, duration: seconds, keyPrefix: `${rl.key_prefix}auth-fail` };
+  const memory = new RateLimiterMemory(opts);
+  let redis: Redis | undefined;
+  let limiter: RateLimiterAbstract = memory;
+  const url = rl.store === 'redis' ? env[rl.redis_url_env] : undefined;
+  if (url) {
+    redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
+    redis.on('error', () => {});
+    // While Redis is away, the per-instance memory limiter keeps counting (rate-limiter-flexible's insurance).
+    limiter = new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: memory });
+  }
+  return {
+    async lockedFor(ip) {
+      try {
+        const res = await limiter.get(ip);
+        return res && res.consumedPoints > max ? res.msBeforeNext : 0;
+      } catch {
+        return 0;
+      }
+    },
+    async fail(ip) {
+      let consumed: number;
+      try {
+        consumed = (await limiter.consume(ip)).consumedPoints;
+      } catch (e) {
+        if (!(e instanceof RateLimiterRes)) return false;
+        consumed = e.consumedPoints;
+      }
+      if (consumed < max) return false;
+      try {
+        await limiter.block(ip, seconds);
+      } catch {
+        /* a store error leaves the insurance limiter's count */
+      }
+      return consumed === max;
+    },
+    async close() {
+      redis?.disconnect();
+    },
+  };
+}
