@@ -161,8 +161,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     noDelay: true,
     keepAliveTimeout: 5000,
   };
+  // Answers in flight per socket: a draining server closes each socket as soon as it has none.
+  const inflight = new Map<Socket, number>();
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (shuttingDown) res.setHeader('Connection', 'close');
+    const sock = req.socket;
+    inflight.set(sock, (inflight.get(sock) ?? 0) + 1);
+    res.once('close', () => {
+      const n = (inflight.get(sock) ?? 1) - 1;
+      inflight.set(sock, n);
+      if (n === 0 && shuttingDown) sock.end();
+    });
     const g = gen;
     g.papp.app(req, res);
   };
@@ -177,9 +186,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     gen.audit.event({ action: 'client_error', outcome: 'failure', reason: code, ip: socket.remoteAddress, eventClass: 'validation_failures', code });
   });
   const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
+  server.on(tlsOn ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    s.once('close', () => {
+      sockets.delete(s);
+      inflight.delete(s);
+    });
   });
 
   await new Promise<void>((resolveListen, reject) => {
@@ -227,6 +239,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      // Keep-alive sockets between requests, and connections that never sent one, go now.
+      for (const s of sockets) if (!inflight.get(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, grace);

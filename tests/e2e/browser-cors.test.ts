@@ -11,7 +11,7 @@ import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
 import { DOUBLE_MODELS } from '../helpers/lollms-double.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 const REQUIRED = process.env.LOLLMS_GUARD_REQUIRE_E2E === '1';
 
 // The page's own script: fetches the proxy (URL, key and body from the query string) and publishes the outcome.

@@ -64,7 +64,7 @@ test('the lockout is per client IP (trusted X-Forwarded-For) and ends after lock
   const locked = await models(h, auth(USER_KEY, A));
   assert.equal(locked.status, 429);
   assert.equal((await errorOf(locked)).code, 'client_locked_out');
-  assert.equal(locked.headers.get('retry-after'), '2');
+  assert.ok(['1', '2'].includes(String(locked.headers.get('retry-after'))), `Retry-After ${locked.headers.get('retry-after')} for a 1.2 s lockout`);
   const other = await models(h, auth(USER_KEY, B));
   assert.equal(other.status, 200, 'another client address is not locked');
   await other.text();

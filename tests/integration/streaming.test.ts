@@ -79,6 +79,17 @@ test('unframed text (/lollms_generate, labelled text/event-stream) streams throu
   assert.equal(chunks.map((c) => c.text).join(''), TEXT, 'no framing added or removed');
 });
 
+test('unframed text without spaces (CJK) is not held back until the end', async () => {
+  const cjk = '这是一个没有空格的中文回答用来检查代理不会缓冲';
+  h.double.setResponseText(cjk);
+  h.double.misbehave({ kind: 'chunk_delay', ms: DELAY });
+  const t0 = Date.now();
+  const r = await postJson(`${h.url}/lollms_generate`, { prompt: 'hi', stream: true }, auth(USER_KEY));
+  const chunks = await timedChunks(r, t0);
+  assertUnbuffered(chunks, 'CJK text');
+  assert.equal(chunks.map((c) => c.text).join(''), cjk);
+});
+
 test('Ollama-style NDJSON (/api/chat, streamed by default) streams through', async () => {
   h.double.misbehave({ kind: 'chunk_delay', ms: DELAY });
   const t0 = Date.now();
