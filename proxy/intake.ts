@@ -1,5 +1,5 @@
 // First stage: request id, W3C trace context, client address, normalised path; the audit line is armed here.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../policies/compiled.js';
 import type { RequestContext } from './context.js';
@@ -23,9 +23,11 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
     const id = typeof inboundId === 'string' && SANE_ID.test(inboundId) ? inboundId : randomUUID();
     const tp = req.headers.traceparent;
     const m = typeof tp === 'string' ? TRACEPARENT.exec(tp) : null;
-    const traceId = m && m[1] !== ZERO_TRACE ? m[1] : randomBytes(16).toString('hex');
+    // randomUUID draws from a pooled CSPRNG buffer: far cheaper per request than randomBytes.
+    const fresh = randomUUID();
+    const traceId = m && m[1] !== ZERO_TRACE ? m[1] : randomUUID().replace(/-/g, '');
     const flags = m ? m[3] : '01';
-    const spanId = randomBytes(8).toString('hex');
+    const spanId = fresh.slice(24, 36) + fresh.slice(0, 4);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);

@@ -1,8 +1,8 @@
-// The audit file output: async appends, size rotation on line boundaries, gzip, pruning, and retry after write errors.
+// The audit file output: async appends, rotation by size and by UTC day on line boundaries, gzip, pruning, retry after write errors.
 import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { archiveName, gzipFile, pruneRotated } from './rotation.js';
+import { archiveName, fileDay, gzipFile, lineDay, pruneRotated } from './rotation.js';
 import { LineTransport, type ProblemSink } from './transports.js';
 
 export interface FileTransportOptions {
@@ -16,6 +16,8 @@ export interface FileTransportOptions {
   readonly retryMs?: number;
   readonly retryMaxMs?: number;
   readonly report?: ProblemSink;
+  /** The clock (epoch ms; default Date.now): dates lines without a timestamp, names archives, ages retention. Tests step it. */
+  readonly now?: () => number;
 }
 
 export class AuditFileTransport extends LineTransport {
@@ -23,6 +25,9 @@ export class AuditFileTransport extends LineTransport {
   /** Bytes handed to the live file (in flight included) and bytes the OS accepted. */
   private size = 0;
   private confirmed = 0;
+  /** UTC date (YYYY-MM-DD) of the lines in the live file; undefined while it is empty. A line of another date rotates it. */
+  private day?: string;
+  private readonly now: () => number;
   /** Rotation and truncation only ever touch regular files (never /dev/... or a FIFO). */
   private regular = true;
   private inflight = 0;
@@ -44,14 +49,17 @@ export class AuditFileTransport extends LineTransport {
 
   constructor(private readonly o: FileTransportOptions) {
     super('file', o.report);
+    this.now = o.now ?? Date.now;
     try { mkdirSync(dirname(o.path), { recursive: true }); } catch { /* open fails next and is reported */ }
     try {
       const st = statSync(o.path);
       this.regular = st.isFile();
       this.size = this.confirmed = this.regular ? st.size : 0;
+      // A file left from an earlier day (first line, else mtime) rotates before the first line of today.
+      if (this.size > 0) this.day = fileDay(o.path);
     } catch { /* a new file */ }
     this.open();
-    if (o.maxAgeDays > 0) this.track(pruneRotated(o.path, o.maxAgeDays));
+    if (o.maxAgeDays > 0) this.track(pruneRotated(o.path, o.maxAgeDays, this.now()));
   }
 
   isHealthy(): boolean {
@@ -61,7 +69,7 @@ export class AuditFileTransport extends LineTransport {
   writeLine(line: string): void {
     if (this.shut) { this.lost += 1; return; }
     if (this.broken || this.rotating || this.backlog.length > 0) { this.enqueue(line); return; }
-    if (this.needsRotation(Buffer.byteLength(line))) { this.enqueue(line); this.rotate(); return; }
+    if (this.needsRotation(line)) { this.enqueue(line); this.rotate(); return; }
     this.put(line);
   }
 
@@ -74,6 +82,7 @@ export class AuditFileTransport extends LineTransport {
   private put(line: string): void {
     const ws = this.ws!;
     const bytes = Buffer.byteLength(line);
+    this.day ??= lineDay(line, this.now());
     this.size += bytes;
     this.inflight += 1;
     ws.write(line, (err?: Error | null) => {
@@ -108,14 +117,17 @@ export class AuditFileTransport extends LineTransport {
   private drain(): void {
     while (this.backlog.length > 0 && !this.broken && !this.rotating) {
       const line = this.backlog[0]!;
-      if (this.needsRotation(Buffer.byteLength(line))) { this.rotate(); return; }
+      if (this.needsRotation(line)) { this.rotate(); return; }
       this.backlog.shift();
       this.put(line);
     }
   }
 
-  private needsRotation(bytes: number): boolean {
-    return this.regular && this.size > 0 && this.size + bytes > this.o.maxBytes && Date.now() >= this.noRotateUntil;
+  /** Before a line would take the file past maxBytes, or when its UTC date is not the file's; never an empty file. */
+  private needsRotation(line: string): boolean {
+    if (!this.regular || this.size === 0 || this.now() < this.noRotateUntil) return false;
+    if (this.size + Buffer.byteLength(line) > this.o.maxBytes) return true;
+    return this.day !== undefined && lineDay(line, this.now()) !== this.day;
   }
 
   private fail(err: NodeJS.ErrnoException, ws: WriteStream): void {
@@ -162,6 +174,7 @@ export class AuditFileTransport extends LineTransport {
       }
       this.regular = !st || st.isFile();
       this.size = this.confirmed;
+      if (this.size === 0) this.day = undefined;
       this.backlog = this.failed.concat(this.backlog);
       this.failed = [];
       this.broken = false;
@@ -173,32 +186,33 @@ export class AuditFileTransport extends LineTransport {
     }
   }
 
-  /** Renames the live file away and opens a fresh one; lines arriving meanwhile wait in order. */
+  /** Renames the live file away (full, or of an earlier day) and opens a fresh one; lines arriving meanwhile wait in order. */
   private rotate(): void {
     this.rotating = true;
     const old = this.ws!;
     const task = (async () => {
       if (old.pending) await new Promise<void>((r) => { old.once('ready', () => r()); old.once('error', () => r()); });
       if (this.broken) { this.rotating = false; return; } // the reopen path takes over the queued lines
-      const { name, ms } = archiveName(this.o.path, Date.now(), this.lastArchiveMs + 1);
+      const { name, ms } = archiveName(this.o.path, this.now(), this.lastArchiveMs + 1);
       this.lastArchiveMs = ms;
       try {
         await rename(this.o.path, name);
       } catch (err) {
         this.errors += 1;
-        this.noRotateUntil = Date.now() + 30_000;
+        this.noRotateUntil = this.now() + 30_000;
         this.problem({ kind: 'failure', code: (err as NodeJS.ErrnoException).code ?? 'rename' });
         this.rotating = false;
         this.drain();
         return;
       }
       this.size = this.confirmed = 0;
+      this.day = undefined;
       this.open();
       this.rotating = false;
       this.drain();
       await new Promise<void>((resolve) => { old.end(() => resolve()); });
       if (this.o.compress) await gzipFile(name).catch(() => { this.errors += 1; });
-      if (this.o.maxAgeDays > 0) await pruneRotated(this.o.path, this.o.maxAgeDays);
+      if (this.o.maxAgeDays > 0) await pruneRotated(this.o.path, this.o.maxAgeDays, this.now());
     })();
     this.track(task);
   }

@@ -38,6 +38,8 @@ export interface AuditOptions {
   readonly hostname?: string;
   /** Retry delay after a write error (tests shorten it). */
   readonly retryMs?: number;
+  /** The clock, epoch ms (default Date.now): line timestamps, day rotation and retention of the file. Tests step it across midnight. */
+  readonly now?: () => number;
   /**
    * On reload: the logger being replaced. It is closed (flushed) by this call; its chain continues here and
    * this logger's outputs open once it has finished. Calls still reaching the old one are forwarded here.
@@ -115,7 +117,7 @@ class WinstonAuditLogger implements AuditLogger {
     const start = (): void => {
       this.transports.push(...createOutputs(s, {
         cwd, env, hostname: this.hostname, report: (p) => this.onProblem(p), ...(o.stdout ? { stdout: o.stdout } : {}),
-        ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+        ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}), ...(o.now ? { now: o.now } : {}),
       }));
       const logger = winston.createLogger({
         levels: { ...LEVELS }, level: 'debug', format: winston.format((info) => info)(), transports: this.transports, exitOnError: false,
@@ -159,7 +161,7 @@ class WinstonAuditLogger implements AuditLogger {
     if (this.closing || this.seen.has(ctx)) return;
     this.seen.add(ctx);
     try {
-      let f = requestFacts(ctx, res);
+      let f = requestFacts(ctx, res, this.time());
       const denialClass = f.verdict === 'deny' ? classOfCode(f.code ?? f.decisions?.find((d) => d.outcome === 'deny')?.code) : undefined;
       const redacted = (f.redactions?.length ?? 0) > 0;
       const wanted = this.s.events.requests || this.on(denialClass) || (redacted && this.s.events.redactions);
@@ -175,11 +177,15 @@ class WinstonAuditLogger implements AuditLogger {
     if (this.successor) { this.successor.event(e); return; }
     if (this.closing) return;
     try {
-      const f = eventFacts(e);
+      const f = eventFacts(e, this.time());
       if (this.on(f.eventClass)) this.emit(f);
     } catch {
       this.internalErrors += 1;
     }
+  }
+
+  private time(): Date {
+    return new Date(this.o.now ? this.o.now() : Date.now());
   }
 
   /** The per-line pipeline. Synchronous up to the transport, so chain order is call order. */

@@ -14,6 +14,8 @@ export interface OutputContext {
   readonly report: ProblemSink;
   readonly stdout?: NodeJS.WritableStream;
   readonly retryMs?: number;
+  /** The clock (default Date.now), for the file output's day rotation and retention. */
+  readonly now?: () => number;
 }
 
 export const writesFile = (s: AuditSection): boolean => s.output === 'file' || s.output === 'both';
@@ -31,7 +33,7 @@ export function createOutputs(s: AuditSection, c: OutputContext): LineTransport[
   if (writesFile(s)) {
     out.push(new AuditFileTransport({
       path: resolve(c.cwd, s.file_path), maxBytes: Math.max(1, Math.floor(s.max_size_mb * MB)), compress: s.compress,
-      maxAgeDays: s.max_age_days, report: c.report, ...retry,
+      maxAgeDays: s.max_age_days, report: c.report, ...retry, ...(c.now ? { now: c.now } : {}),
     }));
   }
   if (s.output === 'stdout' || s.output === 'both') out.push(new StreamTransport(c.stdout ?? process.stdout, c.report));

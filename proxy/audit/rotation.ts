@@ -1,5 +1,5 @@
-// Rotated audit files: their names (sortable by time), listing for verify-audit, gzip, and pruning by age.
-import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+// Rotated audit files: their names (sortable by time), listing for verify-audit, gzip, pruning by age, and UTC days.
+import { closeSync, createReadStream, createWriteStream, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -49,6 +49,37 @@ export function listAuditFiles(filePath: string): string[] {
   const out = rotated.map((n) => join(dir, n));
   try { if (statSync(filePath).isFile()) out.push(filePath); } catch { /* no live file */ }
   return out;
+}
+
+/** The UTC date (`YYYY-MM-DD`) of an epoch-ms instant. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** Both line formats open with their time (`{"@timestamp":"…` ECS, `{"timestamp":"…` flat). */
+const LINE_DAY = /^\{"@?timestamp":"(\d{4}-\d{2}-\d{2})T/;
+
+/** The UTC date a line was stamped with, from its leading timestamp; `fallbackMs`'s date for any other text. */
+export function lineDay(line: string, fallbackMs: number): string {
+  return LINE_DAY.exec(line)?.[1] ?? utcDay(fallbackMs);
+}
+
+/**
+ * The UTC date of an existing non-empty regular file at start-up: the date of its first line (when the file was
+ * opened), else of its last write (mtime). Undefined for a missing, empty or special file. Startup only, sync.
+ */
+export function fileDay(filePath: string): string | undefined {
+  let fd: number;
+  try { fd = openSync(filePath, 'r'); } catch { return undefined; }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return undefined;
+    const buf = Buffer.alloc(Math.min(st.size, 64));
+    readSync(fd, buf, 0, buf.length, 0);
+    return lineDay(buf.toString('latin1'), st.mtimeMs);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** gzip `src` to `src.gz` (via a temp name, so a half-written .gz never looks complete), then remove `src`. */
