@@ -94,11 +94,14 @@ export function createAuthorization(section: AuthorizationSection): Authorizer {
     if (!enabled || !body) return next();
     const role = roles.get(ctx.principal?.role ?? section.default_role);
     if (!role) return next();
-    const model = typeof body.model === 'string' ? body.model : typeof body.model_name === 'string' ? body.model_name : undefined;
-    if (model !== undefined) {
-      ctx.model = model;
-      if (!role.anyModel && !role.models.some((m) => m.test(model))) {
-        if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.models`, reason: 'model not listed' })) return;
+    // Every field a server might read the model from is checked: legacy /lollms_generate reads model_name.
+    for (const field of MODEL_FIELDS) {
+      const v = body[field];
+      if (v === undefined || v === null) continue;
+      const model = typeof v === 'string' ? v : undefined;
+      if (model !== undefined && ctx.model === undefined) ctx.model = model;
+      if (!role.anyModel && (model === undefined || !role.models.some((m) => m.test(model)))) {
+        if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.models`, reason: `${field} not listed` })) return;
       }
     }
     if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `roles.${role.name}.max_tokens` }))) return;
@@ -108,30 +111,51 @@ export function createAuthorization(section: AuthorizationSection): Authorizer {
   return { routeStage, bodyStage };
 }
 
-/** Applies a role's token cap; returns true when the request was answered (denied). */
+const MODEL_FIELDS = ['model', 'model_name'] as const;
+
+/** A token count as a server would read it: numbers, and numeric strings (pydantic coerces "9999"). */
+function tokenValue(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/**
+ * Applies a role's token cap; returns true when the request was answered (denied).
+ * Every token field present is checked (above the cap: 403) and clamped to a number; then the field the
+ * endpoint itself reads is set to the cap when it is absent or "no limit" (-1, 0, not a number), so no
+ * other field's presence can leave the endpoint unlimited.
+ */
 function capTokens(ctx: import('../proxy/context.js').RequestContext, cap: number, role: string, denyIt: () => boolean): boolean {
   const body = ctx.json!;
-  const options = body.options && typeof body.options === 'object' && !Array.isArray(body.options) ? (body.options as Record<string, unknown>) : undefined;
-  let present = false;
+  let options = body.options && typeof body.options === 'object' && !Array.isArray(body.options) ? (body.options as Record<string, unknown>) : undefined;
   let changed = false;
   const check = (holder: Record<string, unknown>, field: string): boolean => {
-    const v = holder[field];
-    if (v === undefined || v === null) return false;
-    present = true;
-    if (typeof v === 'number' && v > cap) return denyIt();
-    if (v === -1 || (typeof v === 'number' && v <= 0) || typeof v !== 'number') {
-      holder[field] = cap;
+    const raw = holder[field];
+    if (raw === undefined || raw === null) return false;
+    const v = tokenValue(raw);
+    if (v !== undefined && v > cap) return denyIt();
+    if (v === undefined || v <= 0 || v !== raw) {
+      holder[field] = v !== undefined && v > 0 ? Math.floor(v) : cap;
       changed = true;
     }
     return false;
   };
   for (const f of TOKEN_FIELDS) if (check(body, f)) return true;
   if (options && check(options, 'num_predict')) return true;
-  if (!present) {
-    if (ctx.path.startsWith('/lollms_')) body.n_predict = cap;
-    else if (ctx.path.startsWith('/api/')) body.options = { ...(options ?? {}), num_predict: cap };
-    else body.max_tokens = cap;
-    changed = true;
+  const own = ctx.path.startsWith('/lollms_') ? 'n_predict' : ctx.path.startsWith('/api/') ? 'num_predict' : 'max_tokens';
+  if (own === 'num_predict') {
+    if (!options) options = body.options = {};
+    if (options.num_predict === undefined || options.num_predict === null) {
+      options.num_predict = cap;
+      changed = true;
+    }
+  } else if (body[own] === undefined || body[own] === null) {
+    // The OpenAI endpoints read either field; a present max_completion_tokens already carries the cap.
+    if (!(own === 'max_tokens' && typeof body.max_completion_tokens === 'number')) {
+      body[own] = cap;
+      changed = true;
+    }
   }
   ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `roles.${role}.max_tokens`, reason: changed ? `cap ${cap} written into the body` : undefined });
   if (changed) ctx.forwardBody = undefined; // re-serialised by the forward stage

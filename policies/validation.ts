@@ -78,19 +78,20 @@ export function createValidation(section: ValidationSection): RequestHandler {
     if (!raw || raw.length === 0) return next();
     const type = req.headers['content-type'];
     const looksJson = type === undefined || JSON_TYPE.test(type);
-    if (!looksJson) {
-      if (on && section.json_only && deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
-      return next();
+    if (!looksJson && on && section.json_only) {
+      if (deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
     }
     if (jsonDepth(raw, section.max_json_depth) > section.max_json_depth) {
       if (deny(req, res, 'json_too_deep', { stage: 'validation', rule: 'validation.max_json_depth', always: true })) return;
       return next();
     }
+    // Servers read JSON whatever the content type says (FastAPI's request.json()), so whatever parses as
+    // JSON is checked as JSON: a text/plain label cannot carry a body past the model, cap and URL checks.
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.toString('utf8'));
     } catch {
-      if (on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'validation.json_only' })) return;
+      if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'validation.json_only' })) return;
       return next();
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -105,10 +106,16 @@ export function createValidation(section: ValidationSection): RequestHandler {
     if (nul && section.reject_null_bytes) {
       if (deny(req, res, 'null_bytes', { stage: 'validation', rule: 'validation.reject_null_bytes' })) return;
     }
-    if (changed) {
+    // "stream": "true" / 1 is read as true by pydantic: forward the boolean the proxy itself acted on.
+    let streamFixed = false;
+    if (body.stream !== undefined && typeof body.stream !== 'boolean') {
+      body.stream = body.stream === 1 || (typeof body.stream === 'string' && /^(true|1|yes|on)$/i.test(body.stream));
+      streamFixed = true;
+    }
+    if (changed || streamFixed) {
       ctx.forwardBody = undefined;
       ctx.promptChars = promptLength(body);
-      ctx.decisions.push({ stage: 'validation', outcome: 'modify', rule: 'validation.normalize_unicode' });
+      ctx.decisions.push({ stage: 'validation', outcome: 'modify', rule: changed ? 'validation.normalize_unicode' : 'validation: stream flag forwarded as a boolean' });
     }
     if (ctx.promptChars > section.max_input_length) {
       if (deny(req, res, 'input_too_long', { stage: 'validation', rule: 'validation.max_input_length', reason: `${ctx.promptChars} > ${section.max_input_length}` })) return;

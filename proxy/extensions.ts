@@ -99,10 +99,23 @@ function createDisclosure(policy: CompiledPolicy): { stage?: RequestHandler; hoo
       return out;
     };
     hooks.stream = (ctx, contentType, head) => {
-      const format = detectStreamFormat(contentType, head);
+      const format = streamFormat(ctx.path, contentType, head);
       const sr = redactor.createStreamRedactor(format, (r) => note(ctx, [r]));
       return { push: (c) => sr.push(c), end: () => sr.end(), errorTrailer: () => streamErrorTrailer(format) };
     };
   }
   return { stage, hooks };
+}
+
+/**
+ * The framing of a streamed answer, from what the server said (endpoint, content type), never from the
+ * model's text: legacy /lollms_generate streams raw text while claiming text/event-stream.
+ */
+export function streamFormat(path: string, contentType: string | undefined, head: Buffer): 'sse' | 'ndjson' | 'text' {
+  if (path.startsWith('/lollms_generate')) return 'text';
+  const t = (contentType ?? '').toLowerCase();
+  if (t.startsWith('text/plain')) return 'text';
+  if (t.startsWith('text/event-stream')) return 'sse';
+  if (/^application\/(x-ndjson|jsonl|json)/.test(t)) return 'ndjson';
+  return detectStreamFormat(contentType, head);
 }

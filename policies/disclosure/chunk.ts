@@ -7,6 +7,7 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 
 const DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as const;
 const OLLAMA_FIELDS = ['content', 'thinking'] as const;
+const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'type', 'index', 'sequence_number', 'item_id', 'output_index', 'content_index']);
 
 interface Slot { choice: number; field: string; tool?: number; ch: TextChannel }
 
@@ -51,6 +52,11 @@ export class ChunkRedactor {
           }
         }
         if (typeof c.text === 'string') c.text = push(`${idx}:text`, idx, 'text', c.text);
+        // Token logprobs carry the answer in pieces no per-event check can judge: a redacting stream drops them.
+        if (c.logprobs !== undefined && c.logprobs !== null) {
+          c.logprobs = null;
+          changed = true;
+        }
         if (c.finish_reason !== null && c.finish_reason !== undefined) {
           if (this.flushChoice(c, idx)) changed = true;
         }
@@ -64,6 +70,13 @@ export class ChunkRedactor {
       }
       if (typeof obj.response === 'string') obj.response = push('o:response', -1, 'response', obj.response);
       if (obj.done === true && this.flushOllama(obj)) changed = true;
+    }
+    if (!Array.isArray(obj.choices) && !isObj(obj.message) && typeof obj.response !== 'string' && obj.error === undefined) {
+      // A shape this redactor does not know (Responses API, Anthropic-style deltas...): every text in it is
+      // checked as a whole, event by event.
+      const before = JSON.stringify(obj);
+      for (const k of Object.keys(obj)) if (!STRUCTURAL.has(k)) obj[k] = this.deep(obj[k]);
+      if (JSON.stringify(obj) !== before) changed = true;
     }
     if (obj.error !== undefined && !Array.isArray(obj.choices)) {
       const before = JSON.stringify(obj.error);

@@ -86,28 +86,41 @@ export function redactRequestJson(body: unknown, redact: RedactFn): { body: unkn
   return { body, records: w.records };
 }
 
+/** Structural fields of answers: identifiers and enums, never model text. */
+const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'system_fingerprint', 'finish_reason', 'role', 'type', 'index', 'done_reason']);
+
 /**
- * Scrubs completion text in a non-streamed response: OpenAI chat and completion choices,
- * Ollama message/response, Responses-API output, error messages, or a bare JSON string body.
+ * Scrubs every text of a non-streamed response, whatever its shape (OpenAI chat and completion choices,
+ * Ollama message/response, Responses-API output, errors, a bare JSON string, or JSON a model wrote on a
+ * text endpoint): all strings but structural identifiers. Token logprobs are checked joined, since a secret
+ * split into tokens is invisible token by token; when the joined text holds one, the logprobs are dropped.
  */
 export function redactResponseJson(body: unknown, redact: RedactFn): { body: unknown; records: RedactionRecord[] } {
   const w = new Walker(redact, 'response');
-  if (typeof body === 'string') return { body: w.str(body, '$'), records: w.records };
-  if (!isObj(body)) return { body, records: w.records };
-  if (Array.isArray(body.choices)) {
-    body.choices.forEach((c, i) => {
-      if (!isObj(c)) return;
-      w.message(c.message, `choices[${i}].message`);
-      w.message(c.delta, `choices[${i}].delta`);
-      w.field(c, 'text', `choices[${i}].text`);
-    });
+  const walk = (v: unknown, path: string, key: string): unknown => {
+    if (typeof v === 'string') return STRUCTURAL.has(key) ? v : w.str(v, path || '$');
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`, key));
+    if (!isObj(v)) return v;
+    for (const k of Object.keys(v)) {
+      const p = path ? `${path}.${k}` : k;
+      if (k === 'tool_calls') { w.toolCalls(v, path); continue; }
+      if (k === 'logprobs' && v[k] !== null && typeof v[k] === 'object') { v[k] = logprobs(v[k], p, redact, w); continue; }
+      v[k] = walk(v[k], p, k);
+    }
+    return v;
+  };
+  return { body: walk(body, '', ''), records: w.records };
+}
+
+function logprobs(lp: unknown, path: string, redact: RedactFn, w: Walker): unknown {
+  // The chosen tokens in order (chat: content[].token; legacy completions: tokens[]), not the alternatives.
+  const tokens: string[] = [];
+  if (isObj(lp)) {
+    if (Array.isArray(lp.content)) for (const t of lp.content) if (isObj(t) && typeof t.token === 'string') tokens.push(t.token);
+    if (Array.isArray(lp.tokens)) for (const t of lp.tokens) if (typeof t === 'string') tokens.push(t);
   }
-  w.message(body.message, 'message');
-  w.field(body, 'response', 'response');
-  w.field(body, 'output_text', 'output_text');
-  w.field(body, 'content', 'content');
-  if (Array.isArray(body.output)) body.output.forEach((o, i) => { if (isObj(o)) w.content(o, 'content', `output[${i}].content`); });
-  if (body.error !== undefined) body.error = w.deep(body.error, 'error');
-  if ('detail' in body) body.detail = w.deep(body.detail, 'detail');
-  return { body, records: w.records };
+  const { kinds } = redact(tokens.join(''));
+  if (kinds.size === 0) return lp;
+  for (const [kind, count] of kinds) w.records.push({ kind, direction: 'response', location: path, count });
+  return null;
 }

@@ -20,6 +20,9 @@ const KEEP_REQUEST = new Set(['host', 'content-type', 'content-length', 'x-reque
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
 const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server']);
 const MAX_BUFFERED = 16 << 20;
+/** Loopback, private and link-local IPv4 (and bracketed IPv6 loopback / ULA / link-local) in a header value. */
+const INTERNAL_ADDRESS = /(?:^|[^\d.])(?:127\.\d{1,3}|10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01])|169\.254)\.\d{1,3}(?:\.\d{1,3})?(?![\d.])|\[(?:::1|f[cd][0-9a-f]{2}:[^\]]*|fe80:[^\]]*)\]/i;
+const JSON_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\b/i;
 const SENSITIVE_ERROR = /Traceback \(most recent call last\)|^\s+at .+\(.+:\d+:\d+\)|\bat [\w$.<>]+\([\w]+\.java:\d+\)|File "[^"]+", line \d+|(?:^|[\s"'(=])\/(?:home|usr|var|opt|etc|root|srv|tmp|app)\/|[A-Za-z]:\\[\w\\]|\b(?:10|127)\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|\b192\.168\.\d{1,3}\.\d{1,3}\b|\b172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}\b|goroutine \d+ \[/m;
 
 /** A filter over a streamed answer (redaction plugs in here). Throwing fails the answer closed. */
@@ -78,6 +81,17 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   const trusted = policy.raw.server.trust_proxy.length > 0;
   const proto = deps.tls ? 'https' : 'http';
   const breaker = deps.breaker;
+  const upstreamOrigin = target.origin;
+  /** A Location pointing at the upstream (or any internal address) keeps only its path and query. */
+  const localLocation = (v: string): string => {
+    try {
+      const u = new URL(v, upstreamOrigin);
+      if (u.origin === upstreamOrigin || INTERNAL_ADDRESS.test(u.hostname) || u.hostname === 'localhost') return u.pathname + u.search + u.hash;
+      return v;
+    } catch {
+      return v;
+    }
+  };
 
   proxy.on('proxyReq', (proxyReq, req, res) => {
     const ctx = (req as IncomingMessage).ctx;
@@ -118,6 +132,12 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     for (const [name, value] of Object.entries(proxyRes.headers)) {
       if (value === undefined || DROP_RESPONSE.has(name) || hop.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
       if (hideVersions && VERSION_HEADERS.has(name)) continue;
+      if (name === 'location' || name === 'content-location') {
+        // Redirects built from the upstream's own address (Starlette's redirect_slashes) become relative.
+        res.setHeader(name, localLocation(String(value)));
+        continue;
+      }
+      if (disclosureOn && typeof value === 'string' && INTERNAL_ADDRESS.test(value)) continue;
       res.setHeader(name, value);
     }
     const type = proxyRes.headers['content-type'];
@@ -196,7 +216,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   }
 
   function transformBuffered(ctx: RequestContext, body: Buffer, text: string, type: string | undefined): Buffer {
-    if (/json/i.test(type ?? '') || /^\s*[{["]/.test(text)) {
+    // The server's content type decides, never the text: a model asked to "answer in JSON" on a text
+    // endpoint must not switch the answer to field-by-field JSON handling.
+    if (JSON_TYPE.test(type ?? '')) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -292,7 +314,7 @@ function connectionTokens(v: string | string[] | undefined): Set<string> {
 function isStream(ctx: RequestContext, type: string | undefined): boolean {
   if (type && /text\/event-stream|application\/x-ndjson|application\/jsonl/i.test(type)) return true;
   const s = ctx.json?.stream;
-  if (s === true) return true;
+  if (s === true || s === 1 || (typeof s === 'string' && /^(true|1|yes|on)$/i.test(s))) return true;
   if (s === undefined && ctx.path.startsWith('/api/') && (ctx.path === '/api/chat' || ctx.path === '/api/generate')) return true;
   return false;
 }
