@@ -28,7 +28,7 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
   let limiter: RateLimiterAbstract = memory;
   const url = rl.store === 'redis' ? env[rl.redis_url_env] : undefined;
   if (url) {
-    redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
+    redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
     redis.on('error', () => {});
     // While Redis is away, the per-instance memory limiter keeps counting (rate-limiter-flexible's insurance).
     limiter = new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: memory });
