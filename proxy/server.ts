@@ -173,7 +173,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (n === 0 && shuttingDown) sock.end();
     });
     const g = gen;
-    g.papp.app(req, res);
+    g.papp.handle(req, res);
   };
   const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {

@@ -277,7 +277,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     res.once('close', () => {
       if (!res.writableFinished && !settled) breaker.release();
     });
-    proxy.web(req, res, { buffer: Readable.from(body.length > 0 ? [body] : []) }, (err: Error & { code?: string }) => {
+    proxy.web(req, res, { buffer: bodyStream(body) }, (err: Error & { code?: string }) => {
       settled = true;
       if (res.writableEnded || ctx.aborted || req.socket.destroyed && !res.headersSent && res.destroyed) return;
       const timedOut = err.message === 'upstream timeout';
@@ -308,6 +308,14 @@ function connectionTokens(v: string | string[] | undefined): Set<string> {
     }
   }
   return out;
+}
+
+/** The checked body as the stream http-proxy pipes upstream (one chunk; no async iterator machinery). */
+function bodyStream(body: Buffer): Readable {
+  const r = new Readable({ read() {} });
+  if (body.length > 0) r.push(body);
+  r.push(null);
+  return r;
 }
 
 /** Is this answer a stream? The request says so (stream: true, Ollama's default) or the content type does. */
