@@ -5,7 +5,7 @@ import { startLollmsDouble } from '../tests/helpers/lollms-double.js';
 
 const [kind, target] = process.argv.slice(2);
 if (kind === 'double') {
-  const d = await startLollmsDouble();
+  const d = await startLollmsDouble({ record: false });
   d.misbehave({ kind: 'chunk_delay', ms: 0 });
   process.stdout.write(`${d.url}\n`);
 } else if (kind === 'bare') {

@@ -9,6 +9,7 @@ export interface DoubleOptions {
   port?: number;
   host?: string; // default 127.0.0.1
   chatStream?: ChatStreamMode; // format of streamed /v1/chat/completions, default 'ndjson' (legacy)
+  record?: boolean; // keep every request in `requests` (default true; the bench turns it off)
 }
 export interface RecordedRequest { method: string; url: string; headers: IncomingHttpHeaders; body: string }
 export type Misbehaviour =
@@ -302,7 +303,7 @@ export async function startLollmsDouble(opts: DoubleOptions = {}): Promise<Lollm
     req.on('data', (b: Buffer) => parts.push(b));
     req.on('end', () => {
       const text = Buffer.concat(parts).toString('utf8');
-      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: text });
+      if (opts.record !== false) requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: text });
       void send(conn, route(req, text), m).catch(() => res.socket?.destroy());
     });
     const route = (r: IncomingMessage, text: string): Reply => {
