@@ -1,18 +1,11 @@
 // Measures recall and false positives of the redaction engine on the labelled corpus and prints them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { compileDisclosure, type DisclosureOptions, type Redactor } from '../../policies/disclosure/index.js';
+import { corpus, baseDisclosure, type CorpusItem } from '../helpers/corpus.js';
 
-interface Item { id: string; category: 'credential' | 'pii' | 'benign'; kind: string; secrets: string[]; text: string }
-const corpus: { items: Item[] } = JSON.parse(readFileSync(new URL('../../../tests/fixtures/redaction-corpus.json', import.meta.url), 'utf8'));
-
-const base: DisclosureOptions = {
-  enabled: true, redact_requests: true, redact_responses: true, replacement: '[REDACTED:{kind}]',
-  sanitize_errors: true, hide_versions: true,
-  filters: { redact_api_keys: true, remove_stack_traces: true, remove_file_paths: true, remove_internal_ips: true, remove_usernames: false, redact_emails: true },
-  patterns: {},
-};
+type Item = CorpusItem;
+const base: DisclosureOptions = baseDisclosure;
 const referencePatterns = {
   api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
   jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
