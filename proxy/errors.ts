@@ -48,6 +48,7 @@ export const ERRORS = {
   upstream_timeout: { status: 504, type: 'api_error', message: 'The model server did not answer in time.' },
   circuit_open: { status: 503, type: 'api_error', message: 'The model server is failing; requests are paused briefly. Try again later.' },
   redaction_failed: { status: 500, type: 'api_error', message: 'The response was cut off because it could not be checked for sensitive data.' },
+  request_timeout: { status: 504, type: 'api_error', message: 'The request took longer than this service allows.' },
   audit_unavailable: { status: 503, type: 'api_error', message: 'The service cannot record requests right now. Try again later.' },
   shutting_down: { status: 503, type: 'api_error', message: 'The service is shutting down.' },
   internal_error: { status: 500, type: 'api_error', message: 'Internal error.' },

@@ -18,6 +18,7 @@ export interface IntakeDeps {
 }
 
 export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestHandler {
+  const requestTimeoutMs = policy.raw.server.request_timeout_seconds * 1000;
   return function intake(req, res, next) {
     const inboundId = req.headers['x-request-id'];
     const id = typeof inboundId === 'string' && SANE_ID.test(inboundId) ? inboundId : randomUUID();
@@ -71,7 +72,19 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       }
       deps.onDone(ctx, res.statusCode, typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined);
     };
-    res.once('close', finish);
+    // server.request_timeout_seconds bounds the whole exchange, a long stream included.
+    const limit = setTimeout(() => {
+      if (res.writableEnded) return;
+      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'request_timeout', rule: 'server.request_timeout_seconds' });
+      ctx.errorCode = 'request_timeout';
+      if (res.headersSent) res.destroy();
+      else sendError(res, 'request_timeout');
+    }, requestTimeoutMs);
+    limit.unref();
+    res.once('close', () => {
+      clearTimeout(limit);
+      finish();
+    });
     if (path === null) {
       ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'bad_request', rule: 'path normalisation' });
       ctx.errorCode = 'bad_request';

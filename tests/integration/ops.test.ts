@@ -113,3 +113,21 @@ test('verify-audit accepts an intact chain and names the first edited line', asy
   const wrongKey = spawnSync(process.execPath, [CLI, 'verify-audit', '--key-env', 'NOPE_KEY', file], { encoding: 'utf8', env });
   assert.equal(wrongKey.status, 1);
 });
+
+test('server.request_timeout_seconds ends a stream that runs too long', async () => {
+  const h = await startHarness({ policy: (u, d) => basePolicy(u, d).replace('shutdown_grace_seconds = 2', 'shutdown_grace_seconds = 2\nrequest_timeout_seconds = 0.4') });
+  try {
+    h.double.misbehave({ kind: 'chunk_delay', ms: 100 });
+    const t0 = Date.now();
+    const r = await postJson(`${h.url}/v1/chat/completions`, chat('llama3-8b-instruct', { stream: true }), auth(USER_KEY));
+    assert.equal(r.status, 200);
+    await r.text().catch(() => '');
+    const took = Date.now() - t0;
+    assert.ok(took < 2000, `cut after ${took} ms`);
+    const lines = await h.auditLines();
+    const req = lines.filter((l) => (l.event as { action?: string }).action === 'http_request').at(-1) as { lollms_guard?: { decisions?: Array<{ code?: string }> } };
+    assert.ok(req.lollms_guard?.decisions?.some((d) => d.code === 'request_timeout'), 'audited');
+  } finally {
+    await h.close();
+  }
+});
