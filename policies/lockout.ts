@@ -1,5 +1,6 @@
 // Failed-authentication lockout per client IP, on rate-limiter-flexible (memory, or Redis so every instance agrees).
 import { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthenticationSection, RateLimitingSection } from './compiled.js';
 
@@ -9,6 +10,22 @@ export interface Lockouts {
   /** Counts a failure; true when this failure starts a lockout. */
   fail(ip: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** One client for lockout purposes: an IPv4 address, or an IPv6 /64 (a host may hold a whole /64). */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  try {
+    const a = ipaddr.parse(ip);
+    if (a.kind() === 'ipv6') {
+      const v6 = a as ipaddr.IPv6;
+      if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+      return `${v6.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+    }
+    return a.toString();
+  } catch {
+    return ip;
+  }
 }
 
 const NONE: Lockouts = { lockedFor: async () => 0, fail: async () => false, close: async () => {} };
@@ -36,13 +53,14 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
   return {
     async lockedFor(ip) {
       try {
-        const res = await limiter.get(ip);
+        const res = await limiter.get(clientKey(ip));
         return res && res.consumedPoints > max ? res.msBeforeNext : 0;
       } catch {
         return 0;
       }
     },
-    async fail(ip) {
+    async fail(address) {
+      const ip = clientKey(address);
       let consumed: number;
       try {
         consumed = (await limiter.consume(ip)).consumedPoints;
