@@ -5,6 +5,7 @@ import { parseRegex } from './regex/parse.js';
 import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
 import type { DetectorSpec } from './detectors.js';
 import { isPlaceholder } from './validators.js';
+import { asciiTable, candidates, LiteralFinder, compileTrigger, type CompiledTrigger, type TriggerCache } from './prefilter.js';
 
 /** Default bound for unbounded repeats when holding back stream text. */
 export const DEFAULT_HOLD_CAP = 512;
@@ -19,11 +20,13 @@ export interface Finding { start: number; end: number; kind: string; priority: n
 interface Builtin {
   kind: string; priority: number; re: RegExp; hold: RegExp; holdLen: number;
   groups: number[] | undefined; validate: DetectorSpec['validate']; hint: RegExp | undefined;
-  fast: { literal: string; re: RegExp; groups: number[] | undefined } | null;
+  fast: { literal: string; re: RegExp; groups: number[] | undefined; prev: Uint8Array | null; next: Uint8Array | null } | null;
+  /** Where matches can start, with `sticky` (the source, sticky) run at each such position. */
+  at: CompiledTrigger | null; sticky: RegExp | null;
 }
 
 interface Custom {
-  kind: string; priority: number; prog: Program; anchor: Anchor | null; nfa: NfaScanner;
+  kind: string; priority: number; prog: Program; anchor: Anchor | null; finder: LiteralFinder | null; nfa: NfaScanner;
   /** The same pattern in V8, used only on short windows where backtracking is bounded by the window length. */
   small: RegExp | null;
 }
@@ -47,7 +50,12 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     groups: spec.groups,
     validate: spec.validate,
     hint: spec.hint,
-    fast: spec.fast ? { literal: spec.fast.literal, re: new RegExp(spec.fast.source, flags + 'dy'), groups: spec.fast.groups } : null,
+    fast: spec.fast ? {
+      literal: spec.fast.literal, re: new RegExp(spec.fast.source, flags + 'dy'), groups: spec.fast.groups,
+      prev: spec.fast.prev ? asciiTable(spec.fast.prev, flags) : null, next: spec.fast.next ? asciiTable(spec.fast.next, flags) : null,
+    } : null,
+    at: spec.at ? compileTrigger(spec.at, flags) : null,
+    sticky: spec.at ? new RegExp(spec.source, flags + 'y' + (spec.groups ? 'd' : '')) : null,
   };
 }
 
@@ -55,8 +63,9 @@ export function compileCustom(name: string, source: string): Custom {
   const { body, caseInsensitive } = splitFlags(source);
   const ast = parseRegex(body);
   const prog = compileNfa(ast, caseInsensitive, MAX_PATTERN_STATES);
+  const anchor = requiredLiteral(ast, caseInsensitive);
   return {
-    kind: name, priority: 20, prog, anchor: requiredLiteral(ast, caseInsensitive), nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP),
+    kind: name, priority: 20, prog, anchor, finder: anchor ? new LiteralFinder(anchor.literal) : null, nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP),
     small: prog.closures ? new RegExp(body, caseInsensitive ? 'gi' : 'g') : null,
   };
 }
@@ -77,9 +86,11 @@ export class DetectorSet {
 
   /** Built-in findings that start at or after `from` (earlier text is context for look-behinds). */
   findBuiltins(text: string, from: number, out: Finding[]): void {
+    const cache: TriggerCache = new Map();
     for (const d of this.builtins) {
-      if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) continue;
       if (d.fast) { this.findAnchored(d, text, from, out); continue; }
+      if (d.at) { this.findTriggered(d, text, from, candidates(text, from, d.at, cache), out); continue; }
+      if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) continue;
       const re = d.re;
       re.lastIndex = from;
       let m: RegExpExecArray | null;
@@ -98,11 +109,46 @@ export class DetectorSet {
     }
   }
 
+  /**
+   * The same findings as scanning with the global regex from `from`: every match starts at a
+   * candidate, so the leftmost match at or after the cursor is the first candidate where it matches.
+   */
+  private findTriggered(d: Builtin, text: string, from: number, starts: number[], out: Finding[]): void {
+    const re = d.sticky!;
+    let cursor = from;
+    for (let k = 0; k < starts.length; k++) {
+      const p = starts[k];
+      if (p < cursor) continue;
+      re.lastIndex = p;
+      const m = re.exec(text);
+      if (m === null) continue;
+      if (m[0].length === 0) { cursor = p + 1; continue; }
+      let start = p, end = p + m[0].length;
+      cursor = end;
+      if (d.groups) {
+        for (const g of d.groups) {
+          const span = m.indices?.[g];
+          if (span) { start = span[0]; end = span[1]; break; }
+        }
+      }
+      if (d.validate && !d.validate(text.slice(start, end), m)) continue;
+      out.push({ start, end, kind: d.kind, priority: d.priority, anchor: p });
+    }
+  }
+
   /** Runs a sticky regex at each occurrence of the detector's literal; group 1 may extend the start leftwards. */
   private findAnchored(d: Builtin, text: string, from: number, out: Finding[]): void {
-    const { literal, re, groups } = d.fast!;
+    const { literal, re, groups, prev, next } = d.fast!;
+    const len = literal.length;
     let i = text.indexOf(literal, from);
     while (i >= 0) {
+      if (prev !== null || next !== null) {
+        const a = i > 0 ? text.charCodeAt(i - 1) : -1, b = i + len < text.length ? text.charCodeAt(i + len) : -1;
+        if ((prev !== null && (a < 0 || (a < 128 && prev[a] === 0))) || (next !== null && (b < 0 || (b < 128 && next[b] === 0)))) {
+          i = text.indexOf(literal, i + 1);
+          continue;
+        }
+      }
       re.lastIndex = i;
       const m = re.exec(text);
       if (!m) { i = text.indexOf(literal, i + 1); continue; }
@@ -124,7 +170,7 @@ export class DetectorSet {
   /** Custom-pattern findings inside text[from, to), run near each pattern's anchor literal. */
   findCustoms(text: string, from: number, to: number, out: Finding[]): void {
     for (const c of this.customs) {
-      const windows = c.anchor ? anchorWindows(text, from, to, c.anchor) : [from, to];
+      const windows = c.anchor ? anchorWindows(text, from, to, c.anchor, c.finder!) : [from, to];
       for (let i = 0; i < windows.length; i += 2) {
         const ws = windows[i], we = windows[i + 1];
         if (c.small && we - ws <= SMALL_WINDOW) {
@@ -201,11 +247,11 @@ export function mergeFindings(found: Finding[]): Finding[] {
   return out;
 }
 
-function anchorWindows(text: string, from: number, to: number, a: Anchor): number[] {
+function anchorWindows(text: string, from: number, to: number, a: Anchor, finder: LiteralFinder): number[] {
   const leftMax = Math.min(a.leftMax, CUSTOM_MATCH_CAP), rightMax = Math.min(a.rightMax, CUSTOM_MATCH_CAP);
   const out: number[] = [];
   let done = from; // text before this is inside an earlier window: never rescanned, so the whole pass is linear
-  let i = text.indexOf(a.literal, from);
+  let i = finder.next(text, from);
   while (i >= 0 && i < to) {
     let ws = i;
     const lo = Math.max(done, i - leftMax);
@@ -217,7 +263,7 @@ function anchorWindows(text: string, from: number, to: number, a: Anchor): numbe
     if (n > 0 && ws <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], we);
     else out.push(ws, we);
     done = Math.max(done, we);
-    i = text.indexOf(a.literal, i + 1);
+    i = finder.next(text, i + 1);
   }
   return out;
 }

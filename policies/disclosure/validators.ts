@@ -100,9 +100,39 @@ const SEQUENCES = '0123456789abcdefghijklmnopqrstuvwxyz';
 /** Values that are documentation placeholders rather than secrets ("YOUR_API_KEY", "xxxx", "<token>"). */
 export function isPlaceholder(value: string): boolean {
   if (PLACEHOLDER_WORDS.test(value)) return true;
-  const distinct = new Set(value).size;
-  if (distinct < Math.min(6, Math.ceil(value.length / 3))) return true;
+  if (!hasDistinct(value, Math.min(6, Math.ceil(value.length / 3)))) return true;
   if (value.length < 20) return false;
+  return hasSequence(value);
+}
+
+/** True when `value` holds at least `need` distinct code points (stops early; need <= 6). */
+function hasDistinct(value: string, need: number): boolean {
+  if (need <= 0) return true;
+  const seen: number[] = [];
+  for (let i = 0; i < value.length;) {
+    const cp = value.codePointAt(i)!;
+    i += cp > 0xffff ? 2 : 1;
+    if (!seen.includes(cp)) { seen.push(cp); if (seen.length >= need) return true; }
+  }
+  return false;
+}
+
+/** True when the lower-cased value contains 8 consecutive characters of SEQUENCES ("abcdefgh", "23456789"). */
+function hasSequence(value: string): boolean {
+  let run = 0, prev = -2;
+  for (let i = 0; i < value.length; i++) {
+    let c = value.charCodeAt(i);
+    if (c >= 128) return hasSequenceSlow(value); // toLowerCase may change non-ASCII text
+    if (c >= 65 && c <= 90) c += 32;
+    const idx = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    run = idx < 0 ? 0 : idx === prev + 1 ? run + 1 : 1;
+    if (run >= 8) return true;
+    prev = idx < 0 ? -2 : idx;
+  }
+  return false;
+}
+
+function hasSequenceSlow(value: string): boolean {
   const lower = value.toLowerCase();
   for (let i = 0; i + 8 <= SEQUENCES.length; i++) if (lower.includes(SEQUENCES.slice(i, i + 8))) return true;
   return false;
