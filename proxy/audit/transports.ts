@@ -11,11 +11,15 @@ export interface TransportProblem {
 }
 export type ProblemSink = (p: TransportProblem) => void;
 
-/** What winston hands a transport: our serialised line rides in `line`. */
+/**
+ * What winston hands a transport: one serialised line in `line` (no newline), or a batch of lines in `lines`
+ * (each ending in "\n", in chain order; the logger batches lines, see docs/audit.md "Batching").
+ */
 export interface LineInfo {
   readonly level: string;
   readonly message: string;
-  readonly line: string;
+  readonly line?: string;
+  readonly lines?: readonly string[];
 }
 
 type TransportInstance = winston.Logger['transports'][number];
@@ -35,15 +39,21 @@ export abstract class LineTransport extends TransportStream {
 
   override log(info: LineInfo, next: () => void): void {
     try {
-      this.writeLine(`${info.line}\n`);
+      if (info.lines) this.writeLines(info.lines);
+      else this.writeLine(`${info.line}\n`);
     } catch {
       this.errors += 1;
-      this.lost += 1;
+      this.lost += info.lines ? info.lines.length : 1;
     }
     next();
   }
 
   abstract writeLine(line: string): void;
+
+  /** Lines (each ending in "\n") in order; outputs that can write them in one go override this. */
+  writeLines(lines: readonly string[]): void {
+    for (const line of lines) this.writeLine(line);
+  }
   abstract flush(): Promise<void>;
   abstract isHealthy(): boolean;
 
@@ -75,12 +85,21 @@ export class StreamTransport extends LineTransport {
   }
 
   writeLine(line: string): void {
-    if (this.ended) { this.lost += 1; return; }
+    this.send(line, 1);
+  }
+
+  /** A batch is one stream write (one chunk, one callback). */
+  override writeLines(lines: readonly string[]): void {
+    if (lines.length > 0) this.send(lines.length === 1 ? lines[0]! : lines.join(''), lines.length);
+  }
+
+  private send(text: string, count: number): void {
+    if (this.ended) { this.lost += count; return; }
     this.pending += 1;
-    this.stream.write(line, (err?: Error | null) => {
+    this.stream.write(text, (err?: Error | null) => {
       this.pending -= 1;
       if (err) {
-        this.lost += 1;
+        this.lost += count;
         this.onError(err as NodeJS.ErrnoException);
       } else if (this.failing) {
         this.failing = false;
