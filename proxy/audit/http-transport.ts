@@ -62,6 +62,9 @@ export class HttpTransport extends LineTransport {
   }
 
   /** Lines waiting in the spool (for metrics and tests). */
+  /** Lines ever written to the spool (a running total, for the audit_lines_total{state="spooled"} metric). */
+  spooled = 0;
+
   get spooledSegments(): number {
     return this.spool.size;
   }
@@ -138,6 +141,7 @@ export class HttpTransport extends LineTransport {
         return;
       }
       this.mem.splice(0, batch.length);
+      this.spooled += batch.length;
       if (this.spoolFailing) {
         this.spoolFailing = false;
         this.problem({ kind: 'recovered', lost: this.lost });

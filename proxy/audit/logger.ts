@@ -59,6 +59,7 @@ class DisabledAuditLogger implements AuditLogger {
   readonly linesWritten = 0;
   readonly errors = 0;
   readonly lost = 0;
+  readonly spooled = 0;
   readonly warnings: readonly string[] = [];
   request(): void {}
   event(): void {}
@@ -156,6 +157,11 @@ class WinstonAuditLogger implements AuditLogger {
 
   get errors(): number {
     return this.internalErrors + this.transports.reduce((n, t) => n + t.errors, 0);
+  }
+
+  /** Lines queued on disk while the collector was away (running total). */
+  get spooled(): number {
+    return this.transports.reduce((n, t) => n + ((t as { spooled?: number }).spooled ?? 0), 0);
   }
 
   get lost(): number {

@@ -54,6 +54,8 @@ export interface AuditLogger {
   readonly linesWritten: number;
   /** Write errors seen on any output. */
   readonly errors: number;
+  /** Lines queued on the http output's disk spool (running total). */
+  readonly spooled: number;
   /** Lines given up (retry buffer full, or unwritten at close). */
   readonly lost: number;
   /** Start-time findings to print (unkeyed chain, http output not implemented, ...). */

@@ -78,6 +78,7 @@ test('collector away: lines wait in the spool, stay healthy, then arrive in orde
   for (let i = 0; i < 35; i++) audit.request(makeCtx({ id: `r${i}` }), { status: 200 });
   await waitFor(() => readdirSync(join(dir, 'spool')).length >= 4);
   assert.equal(audit.healthy(), true, 'spooled lines are safe');
+  assert.ok(audit.spooled >= 30, `the spooled total feeds the metric (${audit.spooled})`);
   for (let i = 35; i < 50; i++) audit.request(makeCtx({ id: `r${i}` }), { status: 200 });
   c.status = 200;
   await waitFor(() => received(c, false).some((l) => l.includes('"audit_recovered"')));
