@@ -10,7 +10,7 @@ import { basePolicy, USER_KEY } from '../tests/helpers/harness.js';
 import { REPO_ROOT } from '../tests/helpers/paths.js';
 import { load, ttfb } from './load.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const here = dirname(fileURLToPath(import.meta.url));
 const children: ChildProcess[] = [];
@@ -79,12 +79,18 @@ async function main(): Promise<void> {
   add('GET /v1/models, bare http-proxy (req/s)', bGet.rps.toFixed(0));
   add('GET /v1/models, lollms-guard (req/s)', `${gGet.rps.toFixed(0)}  ratio ${(gGet.rps / bGet.rps).toFixed(2)}  p50 ${gGet.p50ms.toFixed(2)} vs ${bGet.p50ms.toFixed(2)} ms`);
 
-  const bPost = await post(bare);
-  const gPost = await post(full, auth);
+  // Interleaved rounds, best of each: a shared machine's drift hits every configuration alike.
+  const best: Record<string, Awaited<ReturnType<typeof load>>> = {};
+  const configs: Array<[string, string, Record<string, string>]> = [['bare', bare, {}], ['full', full, auth], ['rlmem', rlMem, auth], ['rlredis', rlRedis, auth]];
+  for (let round = 0; round < 3; round++) {
+    for (const [name, url, h] of configs) {
+      const r = await post(url, h);
+      if (!best[name] || r.rps > best[name].rps) best[name] = r;
+    }
+  }
+  const { bare: bPost, full: gPost, rlmem: mem, rlredis: red } = best;
   add('POST chat JSON, bare http-proxy (req/s)', bPost.rps.toFixed(0));
   add('POST chat JSON, lollms-guard full policy (req/s)', `${gPost.rps.toFixed(0)}  ratio ${(gPost.rps / bPost.rps).toFixed(2)}  p99 ${gPost.p99ms.toFixed(2)} vs ${bPost.p99ms.toFixed(2)} ms`);
-  const mem = await post(rlMem, auth);
-  const red = await post(rlRedis, auth);
   add('POST chat JSON, rate limits on, memory store (req/s)', `${mem.rps.toFixed(0)}  ratio ${(mem.rps / bPost.rps).toFixed(2)}`);
   add('POST chat JSON, rate limits on, redis store (req/s)', `${red.rps.toFixed(0)}  ratio ${(red.rps / bPost.rps).toFixed(2)}  redis cost over memory ${(((mem.rps - red.rps) / mem.rps) * 100).toFixed(1)}%`);
 
