@@ -91,9 +91,17 @@ export function createAuthorization(section: AuthorizationSection): Authorizer {
   const bodyStage: RequestHandler = function authorizeBody(req, res, next) {
     const ctx = req.ctx;
     const body = ctx.json;
-    if (!enabled || !body) return next();
+    if (!enabled) return next();
     const role = roles.get(ctx.principal?.role ?? section.default_role);
     if (!role) return next();
+    if (!body) {
+      // A body the proxy could not read as JSON may still be JSON to the server (a BOM, UTF-16, NaN for
+      // Python's json.loads): with model or token rules to enforce, it cannot be let through unchecked.
+      if (ctx.rawBody && ctx.rawBody.length > 0 && (!role.anyModel || role.maxTokens !== undefined)) {
+        if (deny(req, res, 'invalid_json', { stage: 'authorization', rule: `roles.${role.name}`, reason: 'body not readable as JSON; model and token rules cannot be checked' })) return;
+      }
+      return next();
+    }
     // Every field a server might read the model from is checked: legacy /lollms_generate reads model_name.
     for (const field of MODEL_FIELDS) {
       const v = body[field];

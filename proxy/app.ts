@@ -23,6 +23,8 @@ export function chain(handlers: readonly RequestHandler[]): RequestHandler {
     let i = 0;
     const next = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') return done(err);
+      // Answered already (a timeout, an error) or the client is gone: no later stage may run.
+      if (res.writableEnded || res.destroyed) return;
       const h = handlers[i++];
       if (!h) return done();
       try {

@@ -10,7 +10,7 @@ import type { CompiledPolicy } from '../policies/compiled.js';
 import type { AuthEvent } from '../policies/auth.js';
 import { createLockouts, lockoutKey, type Lockouts } from '../policies/lockout.js';
 import { createAuditLogger } from './audit/index.js';
-import type { AuditLogger } from './audit/types.js';
+import type { AuditLogger, SecurityEvent } from './audit/types.js';
 import type { RequestContext } from './context.js';
 import { errorBody } from './errors.js';
 import { createPolicyApp, type PolicyApp } from './app.js';
@@ -79,16 +79,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sampleAudit = auditSampler(metrics);
   const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled, Date.now, (st) => metrics.circuit(st));
   metrics.policyLoaded(first.hash);
-  // Lockout state outlives reloads that keep its settings.
+  // Lockout state outlives reloads that keep its settings; a new table is installed only with its generation.
   let lockouts: { key: string; table: Lockouts } | undefined;
-  const lockoutsFor = (policy: CompiledPolicy): Lockouts => {
+  const prepareLockouts = (policy: CompiledPolicy): { table: Lockouts; commit(): void; abandon(): void } => {
     const s = policy.raw.security;
     const key = lockoutKey(s.authentication, s.rate_limiting, env);
-    if (lockouts?.key !== key) {
-      void lockouts?.table.close();
-      lockouts = { key, table: createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env) };
-    }
-    return lockouts.table;
+    if (lockouts?.key === key) return { table: lockouts.table, commit: () => {}, abandon: () => {} };
+    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env);
+    return {
+      table,
+      commit: () => {
+        void lockouts?.table.close();
+        lockouts = { key, table };
+      },
+      abandon: () => void table.close(),
+    };
   };
   // Set right below; read lazily so events of a request that outlives a reload reach the current logger.
   let gen: Generation = undefined as unknown as Generation;
@@ -98,10 +103,78 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   firstAudit = gen.audit;
   let shuttingDown = false;
 
+  /**
+   * Builds one generation. Everything that can fail (extensions, pipeline factories) is built first; only
+   * then does a new audit logger take over from the live one and a new lockout table replace the old, so a
+   * refused reload leaves the running generation exactly as it was.
+   */
   function build(policy: CompiledPolicy, previous?: AuditLogger): Generation {
+    let audit: AuditLogger | undefined;
+    const early: SecurityEvent[] = [];
+    const live = (): AuditLogger => audit ?? currentAudit();
+    const lateAudit: AuditLogger = {
+      request: (c, r) => live().request(c, r),
+      event: (e) => {
+        const a = audit ?? gen?.audit;
+        if (a) a.event(e);
+        else early.push(e); // first start: events from factories wait for the logger
+      },
+      healthy: () => live().healthy(),
+      get linesWritten() { return live().linesWritten; },
+      get errors() { return live().errors; },
+      get lost() { return live().lost; },
+      get spooled() { return live().spooled; },
+      get warnings() { return live().warnings; },
+      close: () => live().close(),
+    };
+    const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
+    const lockouts = prepareLockouts(policy);
+    const ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined });
+    let papp: PolicyApp;
+    try {
+      const probe = upstreamProbe(policy.raw.upstream.url);
+      const upstreamKeyEnv = policy.raw.upstream.api_key_env;
+      papp = createPolicyApp(policy, {
+        auth: {
+          extraKeys,
+          lockouts: lockouts.table,
+          onEvent: (e) => {
+            authEvent(currentAudit(), e);
+            if (e.action === 'auth_failure') metrics.authFailure(e.reason);
+            else if (e.action === 'lockout') metrics.authFailure('lockout');
+          },
+        },
+        upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled, hooks: ext.hooks },
+        health: {
+          checks: async () => {
+            const checks: Record<string, CheckState> = {
+              upstream: breaker.current === 'open' ? 'down' : await probe(),
+              audit: live().healthy() ? 'ok' : 'down',
+            };
+            const store = ext.storeHealthy();
+            if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
+            return checks;
+          },
+        },
+        onDone: (ctx, status, userAgent) => {
+          const a = currentAudit();
+          requestDone(a, ctx, status, userAgent);
+          metrics.request(ctx, status);
+          sampleAudit(a);
+          opts.onRequest?.(ctx, status);
+        },
+        dryRun: opts.dryRun,
+        auditWritable: () => live().healthy(),
+        extra: ext.stages,
+      });
+    } catch (e) {
+      lockouts.abandon();
+      void ext.close();
+      throw e;
+    }
     const sameAudit = previous !== undefined && JSON.stringify(policy.raw.logging.security) === JSON.stringify(gen.papp.policy.raw.logging.security);
     // A changed audit section gets a new logger that takes over from the old one (its chain continues).
-    const audit = sameAudit ? previous : createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
+    audit = sameAudit ? previous : createAuditLogger(opts.dryRun ? { ...policy.raw.logging.security, enabled: false } : policy.raw.logging.security, {
       mode: policy.mode,
       policyHash: policy.hash,
       stateDir: policy.raw.server.state_dir,
@@ -111,43 +184,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       previous,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
-    const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
-    const ext = createExtensions(policy, { audit, env, say, metrics, dryRun: opts.dryRun !== undefined });
-    const probe = upstreamProbe(policy.raw.upstream.url);
-    const upstreamKeyEnv = policy.raw.upstream.api_key_env;
-    const papp = createPolicyApp(policy, {
-      auth: {
-        extraKeys,
-        lockouts: lockoutsFor(policy),
-        onEvent: (e) => {
-          authEvent(currentAudit(), e);
-          if (e.action === 'auth_failure') metrics.authFailure(e.reason);
-          else if (e.action === 'lockout') metrics.authFailure('lockout');
-        },
-      },
-      upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled, hooks: ext.hooks },
-      health: {
-        checks: async () => {
-          const checks: Record<string, CheckState> = {
-            upstream: breaker.current === 'open' ? 'down' : await probe(),
-            audit: audit.healthy() ? 'ok' : 'down',
-          };
-          const store = ext.storeHealthy();
-          if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
-          return checks;
-        },
-      },
-      onDone: (ctx, status, userAgent) => {
-        const a = currentAudit();
-        requestDone(a, ctx, status, userAgent);
-        metrics.request(ctx, status);
-        sampleAudit(a);
-        opts.onRequest?.(ctx, status);
-      },
-      dryRun: opts.dryRun,
-      auditWritable: () => audit.healthy(),
-      extra: ext.stages,
-    });
+    lockouts.commit();
+    for (const e of early.splice(0)) audit.event(e);
     if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
     return { papp, audit, ext };
   }
@@ -169,7 +207,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     inflight.set(sock, (inflight.get(sock) ?? 0) + 1);
     res.once('close', () => {
       const n = (inflight.get(sock) ?? 1) - 1;
-      inflight.set(sock, n);
+      if (n === 0 && sock.destroyed) inflight.delete(sock);
+      else inflight.set(sock, n);
       if (n === 0 && shuttingDown) sock.end();
     });
     const g = gen;
@@ -190,7 +229,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     sockets.add(s);
     s.once('close', () => {
       sockets.delete(s);
-      inflight.delete(s);
+      if (!inflight.get(s)) inflight.delete(s);
     });
   });
 
@@ -246,6 +285,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }, grace);
       await closed;
       clearTimeout(timer);
+      // Answers cut by the grace timer emit 'close' (and so their audit line) on a later tick: wait for them.
+      for (let i = 0; i < 200 && [...inflight.values()].some((n) => n > 0); i++) await new Promise((r) => setTimeout(r, 5));
       gen.papp.pipeline.close();
       await gen.ext.close();
       await gen.audit.close();

@@ -81,6 +81,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   const trusted = policy.raw.server.trust_proxy.length > 0;
   const proto = deps.tls ? 'https' : 'http';
   const breaker = deps.breaker;
+  /** Per forwarded request: did the upstream give a verdict, was its answer fully relayed, did we cut it. */
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const upstreamOrigin = target.origin;
   /** A Location pointing at the upstream (or any internal address) keeps only its path and query. */
   const localLocation = (v: string): string => {
@@ -95,10 +97,14 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
 
   proxy.on('proxyReq', (proxyReq, req, res) => {
     const ctx = (req as IncomingMessage).ctx;
+    const st = exchanges.get(req as IncomingMessage);
     const start = process.hrtime.bigint();
-    // The client went away before the answer ended (even before its first byte): stop the upstream work at once.
+    // The answer is over on our side (client gone, or the proxy answered already, e.g. request_timeout) before
+    // the upstream's answer was fully relayed: stop the upstream work at once.
     res.once('close', () => {
-      if (!res.writableFinished && !proxyReq.destroyed) proxyReq.destroy();
+      if (st?.upstreamDone || proxyReq.destroyed) return;
+      if (st) st.abandoned = true;
+      proxyReq.destroy();
     });
     proxyReq.setTimeout(timeoutMs, () => {
       (proxyReq as unknown as { timedOut: boolean }).timedOut = true;
@@ -110,6 +116,11 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    const st = exchanges.get(req as IncomingMessage);
+    if (st) {
+      st.verdict = true;
+      proxyRes.once('end', () => (st.upstreamDone = true));
+    }
     answer((req as IncomingMessage).ctx, proxyRes, res as ServerResponse);
   });
 
@@ -118,6 +129,11 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     ctx.upstreamStatus = status;
     if (status >= 500) breaker.failure();
     else breaker.success();
+    // The proxy already answered (request_timeout) or the client left: nothing may be written any more.
+    if (res.writableEnded || res.destroyed) {
+      proxyRes.destroy();
+      return;
+    }
     res.once('close', () => {
       if (!res.writableFinished) proxyRes.destroy();
     });
@@ -273,15 +289,18 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     else delete h['content-length'];
     req.url = encodePath(ctx.path) + ctx.query;
     ctx.requestBytes = body.length;
-    let settled = false;
+    const st: Exchange = { verdict: false, upstreamDone: false, abandoned: false };
+    exchanges.set(req, st);
+    // A request that ends without the upstream's verdict (client gone, proxy timeout) frees a half-open probe.
     res.once('close', () => {
-      if (!res.writableFinished && !settled) breaker.release();
+      if (!st.verdict) breaker.release();
     });
     proxy.web(req, res, { buffer: bodyStream(body) }, (err: Error & { code?: string }) => {
-      settled = true;
-      if (res.writableEnded || ctx.aborted || req.socket.destroyed && !res.headersSent && res.destroyed) return;
+      if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
       const timedOut = err.message === 'upstream timeout';
+      st.verdict = true;
       breaker.failure();
+      if (res.writableEnded || res.destroyed) return;
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
       ctx.errorCode = code;
@@ -308,6 +327,12 @@ function connectionTokens(v: string | string[] | undefined): Set<string> {
     }
   }
   return out;
+}
+
+interface Exchange {
+  verdict: boolean;
+  upstreamDone: boolean;
+  abandoned: boolean;
 }
 
 /** The checked body as the stream http-proxy pipes upstream (one chunk; no async iterator machinery). */
