@@ -225,6 +225,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     gen.audit.event({ action: 'client_error', outcome: 'failure', reason: code, ip: socket.remoteAddress, eventClass: 'validation_failures', code });
   });
   const sockets = new Set<Socket>();
+  // With TLS, a connection still in its handshake is no request socket yet: the grace timer ends it too.
+  const rawSockets = new Set<Socket>();
+  if (tlsOn) {
+    server.on('connection', (raw: Socket) => {
+      rawSockets.add(raw);
+      raw.once('close', () => rawSockets.delete(raw));
+    });
+  }
   server.on(tlsOn ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => {
@@ -282,6 +290,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       for (const s of sockets) if (!inflight.get(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
+        for (const s of rawSockets) s.destroy();
       }, grace);
       await closed;
       clearTimeout(timer);
