@@ -1,5 +1,4 @@
 // The typed per-request context every stage reads and writes (request id, principal, decisions, timings).
-import type { IncomingMessage } from 'node:http';
 import type { ErrorCode } from './errors.js';
 import type { CompiledPolicy } from '../policies/compiled.js';
 
@@ -76,8 +75,4 @@ declare module 'node:http' {
   interface IncomingMessage {
     ctx: RequestContext;
   }
-}
-
-export function ctxOf(req: IncomingMessage): RequestContext {
-  return req.ctx;
 }

@@ -95,12 +95,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       abandon: () => void table.close(),
     };
   };
-  // Set right below; read lazily so events of a request that outlives a reload reach the current logger.
+  // Read lazily (requests only start once it is set) so events of a request that outlives a reload reach
+  // the current logger.
   let gen: Generation = undefined as unknown as Generation;
-  const currentAudit = (): AuditLogger => gen?.audit ?? firstAudit;
-  let firstAudit: AuditLogger;
+  const currentAudit = (): AuditLogger => gen.audit;
   gen = build(first);
-  firstAudit = gen.audit;
   let shuttingDown = false;
 
   /**
@@ -311,7 +310,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     } catch (e) {
       const problems = e instanceof PolicyError ? e.problems.map(formatProblem) : [(e as Error).message];
       gen.audit.event({ action: 'configuration_reload_failed', reason: 'invalid policy; the previous policy stays in force', details: { problems: problems.join('\n') } });
-      onReload?.(false, next0Hash());
+      onReload?.(false, gen.papp.policy.hash);
       metrics.policyReload(false);
       return { ok: false, problems };
     }
@@ -323,7 +322,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     } catch (e) {
       const problems = [(e as Error).message];
       old.audit.event({ action: 'configuration_reload_failed', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
-      onReload?.(false, next0Hash());
+      onReload?.(false, gen.papp.policy.hash);
       metrics.policyReload(false);
       return { ok: false, problems };
     }
@@ -342,9 +341,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return { ok: true, restartNeeded: fixed };
   }
 
-  function next0Hash(): string {
-    return gen.papp.policy.hash;
-  }
 }
 
 /** Keys read only when the listener is created: a reload names them instead of applying them. */

@@ -1,4 +1,5 @@
 // `config show`: the effective policy (overlays, env overrides, defaults) as TOML, secrets masked, origins on demand.
+import { parseArgs } from 'node:util';
 import { stringify } from 'smol-toml';
 import { loadPolicy, PolicyError, formatProblem } from '../../policies/load.js';
 import type { ValueOrigin } from '../../policies/compiled.js';
@@ -77,21 +78,21 @@ export async function run(argv: string[], io: ShowIo = { stdout: process.stdout,
     io.stderr.write(`lollms-guard config: unknown subcommand "${sub}"\n\n${HELP}\n`);
     return 2;
   }
-  const files: string[] = [];
-  let withOrigin = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (a === '--help' || a === '-h') {
-      io.stdout.write(HELP + '\n');
-      return 0;
-    }
-    if (a === '--policy' || a === '-p') {
-      const f = rest[++i];
-      if (!f) return usage(io, '--policy needs a file');
-      files.push(f);
-    } else if (a === '--origin') withOrigin = true;
-    else return usage(io, `unknown argument "${a}"`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { policy: { type: 'string', short: 'p', multiple: true, default: [] }, origin: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    }));
+  } catch (e) {
+    return usage(io, (e as Error).message);
   }
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const files = values.policy;
+  const withOrigin = values.origin;
   if (files.length === 0) return usage(io, 'at least one --policy FILE is needed');
   try {
     const p = loadPolicy(files);

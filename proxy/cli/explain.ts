@@ -1,5 +1,6 @@
 // `explain`: runs one request through the real pipeline in dry-run mode and prints what each stage decided.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { startServer } from '../server.js';
 import { PolicyError, formatProblem } from '../../policies/load.js';
 import type { RequestContext } from '../context.js';
@@ -28,34 +29,38 @@ interface Args {
 }
 
 function parse(argv: string[]): Args | string {
-  const a: Args = { files: [], method: 'GET', path: '', headers: {}, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    try {
-      if (k === '--policy' || k === '-p') a.files.push(v());
-      else if (k === '--method' || k === '-X') a.method = v().toUpperCase();
-      else if (k === '--path') a.path = v();
-      else if (k === '--header' || k === '-H') {
-        const h = v();
-        const c = h.indexOf(':');
-        if (c <= 0) return `--header needs "Name: value", got "${h}"`;
-        a.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim();
-      } else if (k === '--body') a.body = readFileSync(v(), 'utf8');
-      else if (k === '--ip') a.ip = v();
-      else if (k === '--json') a.json = true;
-      else return `unknown argument "${k}"`;
-    } catch (e) {
-      return (e as Error).message;
-    }
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        policy: { type: 'string', short: 'p', multiple: true, default: [] },
+        method: { type: 'string', short: 'X', default: 'GET' },
+        path: { type: 'string', default: '' },
+        header: { type: 'string', short: 'H', multiple: true, default: [] },
+        body: { type: 'string' },
+        ip: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    return (e as Error).message;
   }
-  if (a.files.length === 0) return 'at least one --policy FILE is needed';
-  if (!a.path.startsWith('/')) return '--path must start with "/"';
-  return a;
+  const headers: Record<string, string> = {};
+  for (const h of v.header) {
+    const c = h.indexOf(':');
+    if (c <= 0) return `--header needs "Name: value", got "${h}"`;
+    headers[h.slice(0, c).trim()] = h.slice(c + 1).trim();
+  }
+  if (v.policy.length === 0) return 'at least one --policy FILE is needed';
+  if (!v.path.startsWith('/')) return '--path must start with "/"';
+  let body: string | undefined;
+  try {
+    body = v.body === undefined ? undefined : readFileSync(v.body, 'utf8');
+  } catch (e) {
+    return `--body: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  return { files: v.policy, method: v.method.toUpperCase(), path: v.path, headers, body, ip: v.ip, json: v.json };
 }
 
 export async function run(argv: string[], io: ExplainIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

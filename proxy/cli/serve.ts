@@ -1,4 +1,5 @@
 // `serve --policy FILE [--policy FILE ...]`: starts the proxy; SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
+import { parseArgs } from 'node:util';
 import { startServer } from '../server.js';
 import { PolicyError, formatProblem } from '../../policies/load.js';
 
@@ -11,20 +12,17 @@ and LOLLMS_GUARD__SECTION__KEY=value for any policy key.
 Signals: SIGHUP re-reads the policy; SIGTERM/SIGINT stop accepting, let streams finish, flush the audit.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const files: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') {
-      process.stdout.write(HELP + '\n');
-      return 0;
-    }
-    if (a === '--policy' || a === '-p') {
-      const f = argv[++i];
-      if (!f) return usage('--policy needs a file');
-      files.push(f);
-    } else if (a.startsWith('--policy=')) files.push(a.slice(9));
-    else return usage(`unknown argument "${a}"`);
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { policy: { type: 'string', short: 'p', multiple: true, default: [] }, help: { type: 'boolean', short: 'h', default: false } } }));
+  } catch (e) {
+    return usage((e as Error).message);
   }
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const files = values.policy;
   if (files.length === 0) return usage('at least one --policy FILE is needed');
   let server;
   try {
