@@ -37,7 +37,6 @@ export function createSecurityHeaders(section: HeadersSection): RequestHandler |
   const headers = compileSecurityHeaders(section);
   return function securityHeaders(_req, res, next) {
     for (const [k, v] of headers) res.setHeader(k, v);
-    res.removeHeader('X-Powered-By');
     next();
   };
 }

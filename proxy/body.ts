@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { ServerSection } from '../policies/compiled.js';
 import { deny, sendError } from './deny.js';
 
-export function createBodyReader(server: ServerSection): RequestHandler[] {
+export function createBodyReader(server: ServerSection): RequestHandler {
   const raw = express.raw({ type: () => true, limit: server.max_body_bytes, inflate: false });
   const read: RequestHandler = function readBody(req, res, next) {
     raw(req, res, (err?: unknown) => {
@@ -17,7 +17,7 @@ export function createBodyReader(server: ServerSection): RequestHandler[] {
       next();
     });
   };
-  return [read];
+  return read;
 }
 
 /** Turns body-reading failures into catalogue errors; anything else becomes a generic 500 with no detail. */

@@ -64,7 +64,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
     ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, { ...deps.auth, tlsIdentities: s.tls.enabled ? s.tls.client.identities : [] }) : null],
     ['authorization: route', enforcing ? authz.routeStage : null],
     ['rate limits', enforcing ? deps.extra?.rateLimit : null],
-    ['body (bounded read)', createBodyReader(p.server)[0]],
+    ['body (bounded read)', createBodyReader(p.server)],
     ['validation', enforcing ? createValidation(s.validation) : null],
     ['authorization: model and token cap', enforcing ? authz.bodyStage : null],
     ['redaction of the prompt', enforcing ? deps.extra?.redactRequest : null],
