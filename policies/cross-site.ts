@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { CorsSection } from './compiled.js';
 import { deny } from '../proxy/deny.js';
+import { catalogue } from './lollms/compile.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -59,9 +60,10 @@ export function createCrossSite(cors: CorsSection, own: OwnAddress): RequestHand
     if (SAFE.has(method) || header === undefined) return next();
     const origin = canonicalOrigin(String(header));
     if (origin !== null && (any || listed.has(origin) || ownOrigin(origin, req.socket.localPort, req.socket.localAddress))) return next();
+    const entry = catalogue().lookup(req.ctx.path);
     if (deny(req, res, 'cross_site_request', {
       stage: 'cross-site',
-      rule: 'security.cors.origins',
+      rule: entry ? `security.cors.origins (lollms catalogue ${entry.label})` : 'security.cors.origins',
       reason: `${method} from Origin ${origin === null ? 'null or unreadable' : origin}, neither listed nor the proxy's own`,
     })) return;
     next();

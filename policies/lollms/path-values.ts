@@ -75,35 +75,53 @@ function decodedRawPath(req: IncomingMessage): string {
 const prefixEntries = (): Array<readonly [string, CompiledEntry]> =>
   catalogue().entries.flatMap((e) => e.prefixes.map((p) => [p, e] as const));
 
-export function createPathValueGuard(urls: UrlValidation): RequestHandler {
+/**
+ * Early stage (before authentication, so the answer does not depend on the role): a file path in the URL itself
+ * (/personalities/<path>, judged on what the client sent, before `..` was resolved) and path fields in the query.
+ */
+export function createRequestLinePathGuard(): RequestHandler {
   const cat = catalogue();
   const prefixed = prefixEntries();
+  return function lollmsRequestLinePaths(req, res, next) {
+    const ctx = req.ctx;
+    const sent = decodedRawPath(req);
+    const lower = sent.replace(/\\/g, '/').replace(/\/{2,}/g, '/').toLowerCase();
+    for (const [p, e] of prefixed) {
+      if (!lower.startsWith(p)) continue;
+      const tail = lower.slice(p.length);
+      const why = sent.includes('\\') ? 'backslash' : /(^|\/)\s*\.{2,}\s*(\/|$)/.test(lower) ? '".." segment' : unsafePathValue(tail);
+      if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${e.label} path in the URL`, reason: why })) return;
+      break;
+    }
+    const entry = cat.lookup(ctx.path);
+    if (entry && entry.pathFieldSet.size > 0 && ctx.query.length > 1) {
+      for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) {
+        if (!entry.pathFieldSet.has(k)) continue;
+        const why = unsafePathValue(v);
+        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} query field "${k}"`, reason: why })) return;
+      }
+    }
+    next();
+  };
+}
+
+/** Later stage (the body is read): path fields in JSON or form bodies, and fetched URLs in the query or a form. */
+export function createPathValueGuard(urls: UrlValidation): RequestHandler {
+  const cat = catalogue();
   const urlGuard = createUrlGuard(urls);
   const all = (e: CompiledEntry): ReadonlySet<string> => new Set([...e.pathFieldSet, ...e.urlFieldSet]);
   const fieldsOf = new Map(cat.entries.map((e) => [e, all(e)] as const));
 
   return async function lollmsPathValues(req, res, next) {
     const ctx = req.ctx;
-    // A file path in the URL itself (/personalities/<path>): judged on what the client sent, before `..` was resolved.
-    const sent = decodedRawPath(req);
-    const lower = sent.replace(/\\/g, '/').replace(/\/{2,}/g, '/').toLowerCase();
-    for (const [p, e] of prefixed) {
-      if (!lower.startsWith(p)) continue;
-      const tail = sent.slice(sent.length - (lower.length - p.length));
-      const why = /\\/.test(sent) ? 'backslash' : unsafePathValue(tail) ?? (/(^|[\\/])\.{2,}([\\/]|$)/.test(sent) ? '".." segment' : null);
-      if (why) {
-        if (deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${e.label} path in the URL`, reason: why })) return;
-        break;
-      }
-    }
     const entry = cat.lookup(ctx.path);
     if (!entry || (entry.pathFieldSet.size === 0 && entry.urlFieldSet.size === 0)) return next();
     const found: Found[] = [];
     const names = fieldsOf.get(entry)!;
-    if (ctx.query.length > 1) for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) if (names.has(k)) found.push({ where: 'query', field: k, value: v });
+    if (ctx.query.length > 1) for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) if (entry.urlFieldSet.has(k)) found.push({ where: 'query', field: k, value: v });
     bodyValues(req, names, found);
     for (const f of found) {
-      if (entry.pathFieldSet.has(f.field) || f.field === 'filename') {
+      if (f.where !== 'query' && (entry.pathFieldSet.has(f.field) || f.field === 'filename')) {
         const why = unsafePathValue(f.value);
         if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} ${f.where} field "${f.field}"`, reason: why })) return;
         if (why) continue;
