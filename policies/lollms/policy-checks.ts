@@ -79,7 +79,9 @@ export function routeFindings(roles: Record<string, unknown>): ShieldFinding[] {
       const near = nearest(p.path, known);
       const nearEntry = near ? cat.lookup(near) : undefined;
       if (near && nearEntry?.class === 'management') {
-        out.push({ path: where, message: `${show(r)} is not a LoLLMS route; did you mean ${show(near)} (management, catalogue entry ${nearEntry.label})?` });
+        const real = nearEntry.routes.find((x) => x.slice(x.indexOf(' ') + 1).toLowerCase() === near) ?? near;
+        const suggestion = `${real.slice(0, real.indexOf(' ')).split(',')[0]} ${real.slice(real.indexOf(' ') + 1)}`;
+        out.push({ path: where, message: `${show(r)} is not a LoLLMS route; did you mean ${show(suggestion)} (management, catalogue entry ${nearEntry.label})?` });
       }
     });
   }
