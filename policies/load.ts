@@ -62,7 +62,7 @@ function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } 
     const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
     throw new PolicyError([{ file, line: 0, col: 0, path: '', message: `cannot read the policy schema (${why}); it ships with lollms-guard as config/policy.schema.json: restore it (git checkout config/policy.schema.json, or reinstall)` }]);
   }
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
   addFormatsModule.default(ajv);
   ajv.addFormat('date-or-datetime', {
     type: 'string',
