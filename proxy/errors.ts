@@ -47,6 +47,7 @@ export const ERRORS = {
   upstream_rejected: { status: 400, type: 'invalid_request_error', message: 'The model server rejected the request.' },
   upstream_timeout: { status: 504, type: 'api_error', message: 'The model server did not answer in time.' },
   circuit_open: { status: 503, type: 'api_error', message: 'The model server is failing; requests are paused briefly. Try again later.' },
+  response_too_large: { status: 502, type: 'api_error', message: 'The model server\'s answer is larger than this service can check.' },
   redaction_failed: { status: 500, type: 'api_error', message: 'The response was cut off because it could not be checked for sensitive data.' },
   request_timeout: { status: 504, type: 'api_error', message: 'The request took longer than this service allows.' },
   audit_unavailable: { status: 503, type: 'api_error', message: 'The service cannot record requests right now. Try again later.' },
@@ -56,9 +57,22 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** The JSON body of an error answer, pre-serialised where no detail is added. */
-export function errorBody(code: ErrorCode, detail?: string): string {
+/** Which clients read the error: OpenAI SDKs, Ollama clients (`/api/*`), native LoLLMS clients. */
+export type ErrorShape = 'openai' | 'ollama' | 'lollms';
+
+/** Header that carries the stable code on every shape (Ollama clients read only the message). */
+export const ERROR_CODE_HEADER = 'X-Error-Code';
+
+/**
+ * The JSON body of an error answer in the shape the route's clients parse; same status and code everywhere.
+ * openai: `{"error":{"message","type","code"}}` (the SDKs' APIError); ollama: `{"error":"<message>","code"}`
+ * (ollama-js throws ResponseError(error)); lollms: `{"status":false,"error":"<message>","code"}`, the shape
+ * lollms-webui's own endpoints answer failures with and lollms_client hands back.
+ */
+export function errorBody(code: ErrorCode, detail?: string, shape: ErrorShape = 'openai'): string {
   const e = ERRORS[code];
   const message = detail ? `${e.message} ${detail}` : e.message;
+  if (shape === 'ollama') return JSON.stringify({ error: message, code });
+  if (shape === 'lollms') return JSON.stringify({ status: false, error: message, code });
   return JSON.stringify({ error: { message, type: e.type, code } });
 }

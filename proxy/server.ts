@@ -220,7 +220,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const code = status === 431 ? 'headers_too_large' : status === 408 ? 'body_timeout' : 'bad_request';
     const body = errorBody(code);
     const reason = http.STATUS_CODES[status] ?? 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${code}\r\nConnection: close\r\n\r\n${body}`);
     gen.audit.event({ action: 'client_error', outcome: 'failure', reason: code, ip: socket.remoteAddress, eventClass: 'validation_failures', code });
   });
   const sockets = new Set<Socket>();
