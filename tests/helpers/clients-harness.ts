@@ -12,9 +12,12 @@ export const USER_ROUTES = [
 ];
 
 /** basePolicy with upstream.kind, a user role that knows the OpenAI double's models and routes, and `extra`. */
-export function clientsPolicy(url: string, dir: string, kind: string, extra = ''): string {
-  return basePolicy(url, dir, extra)
-    .replace('api_key_env = "TEST_UPSTREAM_KEY"', `api_key_env = "TEST_UPSTREAM_KEY"\nkind = "${kind}"`)
+export function clientsPolicy(url: string, dir: string, kind: string, extra = '', upstream: Record<string, number | string> = {}): string {
+  const more = Object.entries(upstream).map(([k, v]) => `\n${k} = ${JSON.stringify(v)}`).join('');
+  // An `extra` with its own [security.rate_limiting] replaces basePolicy's (which turns limits off).
+  const base = extra.includes('[security.rate_limiting]\n') ? basePolicy(url, dir, '').replace('[security.rate_limiting]\nenabled = false\n', '') + extra : basePolicy(url, dir, extra);
+  return base
+    .replace('api_key_env = "TEST_UPSTREAM_KEY"', `api_key_env = "TEST_UPSTREAM_KEY"\nkind = "${kind}"${more}`)
     .replace(/allow = \["POST \/v1\/chat\/completions"[^\n]*\]/, `allow = ${JSON.stringify(USER_ROUTES)}`)
     .replace('models = ["llama3-*", "mistral-*"]', 'models = ["llama3-*", "mistral-*", "gpt-*", "o3-*", "text-embedding-*", "claude-*"]');
 }
@@ -28,11 +31,12 @@ export interface ClientsHarness {
   close(): Promise<void>;
 }
 
-export async function startClientsHarness(kind = 'openai', extra = ''): Promise<ClientsHarness> {
+/** `upstream`: more [upstream] keys (e.g. max_buffered_response_bytes). */
+export async function startClientsHarness(kind = 'openai', extra = '', upstream: Record<string, number | string> = {}): Promise<ClientsHarness> {
   const double = await startOpenAIDouble();
   const dir = mkdtempSync(join(tmpdir(), 'lollms-guard-clients-'));
   const file = join(dir, 'policy.toml');
-  writeFileSync(file, clientsPolicy(double.url, dir, kind, extra));
+  writeFileSync(file, clientsPolicy(double.url, dir, kind, extra, upstream));
   let proxy: RunningServer;
   try {
     proxy = await startServer({ files: [file], env: { TEST_UPSTREAM_KEY: 'upstream-secret-value-123' }, say: () => {} });
