@@ -146,7 +146,9 @@ function embeddings(b: Body, dims: number): Reply {
   if (b.max_tokens !== undefined || b.max_completion_tokens !== undefined) return openaiError(400, "Unrecognized request argument supplied: max_tokens", null, 'unknown_parameter');
   const vector = (i: number): number[] => Array.from({ length: dims }, (_, k) => Math.round(Math.sin(i * 31 + k) * 1e6) / 1e6);
   const n = tokens(promptOf(b));
-  return json(200, { object: 'list', data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: vector(index) })), model: b.model, usage: { prompt_tokens: n, total_tokens: n } });
+  // encoding_format "base64": little-endian float32, as OpenAI sends it (the openai SDK asks for it by default).
+  const encode = (v: number[]): number[] | string => (b.encoding_format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v);
+  return json(200, { object: 'list', data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: encode(vector(index)) })), model: b.model, usage: { prompt_tokens: n, total_tokens: n } });
 }
 
 function ollamaChat(b: Body, kind: 'chat' | 'generate'): Reply {
