@@ -157,6 +157,11 @@ function ollamaChat(b: Body, kind: 'chat' | 'generate'): Reply {
   const created_at = new Date().toISOString();
   const piece = (s: string): Body => (kind === 'chat' ? { message: { role: 'assistant', content: s } } : { response: s });
   const final = { model, created_at, ...piece(''), done: true, done_reason: 'stop', total_duration: 1000, prompt_eval_count: tokens(promptOf(b)), eval_count: tokens(text) };
+  if (kind === 'chat' && Array.isArray(b.tools) && b.tools.length > 0) {
+    // Ollama sends a tool call whole, in one message, never in pieces.
+    const call = { message: { role: 'assistant', content: '', tool_calls: [{ function: { name: b.tools[0].function.name, arguments: JSON.parse(TOOL_ARGS) } }] } };
+    return b.stream === false ? json(200, { ...final, ...call }) : ndjson([{ model, created_at, ...call, done: false }, final]);
+  }
   if (b.stream === false) return json(200, { ...final, ...piece(text) });
   return ndjson([...fragment(text).map((p) => ({ model, created_at, ...piece(p), done: false })), final]);
 }
