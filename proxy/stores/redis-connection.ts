@@ -118,7 +118,9 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
       create: () => new Cluster(nodes, {
         lazyConnect: true,
         enableOfflineQueue: false,
-        enableReadyCheck: true,
+        // The ready check sends CLUSTER INFO before the client is ready, which a client without an offline
+        // queue refuses (and then reconnects, in a loop): ready = slots known; CLUSTERDOWN is seen per command.
+        enableReadyCheck: false,
         scaleReads: 'master',
         // A failed-over slot answers MOVED / CLUSTERDOWN for a moment: retry briefly, then let the failover store decide.
         maxRedirections: 6,
