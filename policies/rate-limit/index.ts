@@ -102,7 +102,7 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
     try {
       r = await store.hit(hits, penaltyFor(c, user));
     } catch (e) {
-      const reason = e instanceof StoreUnavailableError ? 'store unavailable (fail_closed)' : 'store error'; console.error('DBG', (e as Error).message, (e as Error).cause);
+      const reason = e instanceof StoreUnavailableError ? 'store unavailable (fail_closed)' : 'store error';
       if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'store', reason, headers: { 'Retry-After': '1' } })) return;
       return next();
     }

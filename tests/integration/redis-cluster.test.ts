@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { USER_KEY, auth, basePolicy } from '../helpers/harness.js';
+import { ADMIN_KEY, USER_KEY, auth, basePolicy } from '../helpers/harness.js';
 import { startLollmsDouble } from '../helpers/lollms-double.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { ask, haveRedisServer, startCluster } from '../helpers/redis-topology.js';
@@ -51,7 +51,14 @@ test('three proxy processes on a three-master cluster allow exactly the limit; o
       urls.push(await run.listening);
     }
     const post = (u: string, key = USER_KEY): Promise<Response> => fetch(u + '/v1/chat/completions', { method: 'POST', headers: { ...auth(key), 'Content-Type': 'application/json' }, body: BODY });
-    const statuses = await Promise.all(urls.flatMap((u) => Array.from({ length: LIMIT }, () => post(u).then(async (r) => { const t = await r.text(); if (r.status === 503) process.stdout.write("# DBG " + u + " " + t + "\n"); return r.status; }))));
+    // One request per process with another key first: each opens its connection to the slot's master and
+    // loads the scripts, so the burst below is not also a test of start-up latency on a loaded machine.
+    for (const u of urls) {
+      const r = await post(u, ADMIN_KEY);
+      await r.arrayBuffer();
+      assert.equal(r.status, 200);
+    }
+    const statuses = await Promise.all(urls.flatMap((u) => Array.from({ length: LIMIT }, () => post(u).then(async (r) => { await r.arrayBuffer(); return r.status; }))));
     const counts: Record<number, number> = {};
     for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
     assert.deepEqual(counts, { 200: LIMIT, 429: 2 * LIMIT });
@@ -74,7 +81,6 @@ test('three proxy processes on a three-master cluster allow exactly the limit; o
     const slots = new Set(await ask(cluster.nodes[perNode.indexOf(holders[0])].port, (r) => Promise.all(holders[0].map((k) => r.call('CLUSTER', 'KEYSLOT', k)))));
     assert.equal(slots.size, 1);
   } finally {
-    for (const r of runs) for (const l of r.stderr().split('\n')) if (l.includes('DBG')) process.stdout.write('# ' + l + '\n');
     for (const r of runs) r.kill();
     await Promise.all(runs.map((r) => r.exited));
     await double.close();
