@@ -103,8 +103,10 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
       identity: id([r.sentinels, r.master_name]),
       create: () => new Redis({
         ...COMMON, sentinels, name: r.master_name, password, sentinelPassword: password,
-        // Sentinel pushes +switch-master: follow a failover as soon as it is announced, not at the next error.
-        failoverDetector: true,
+        // A dead master closes the connection and ioredis asks the sentinels again. A master demoted while
+        // still up (SENTINEL FAILOVER, a partition healing) answers writes with READONLY: reconnect then too.
+        // (ioredis' failoverDetector was tried; it stalled one run in five under load, so it is not used.)
+        reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
         sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
         ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       }),

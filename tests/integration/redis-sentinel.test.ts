@@ -69,7 +69,7 @@ function load(h: Harness): { stop(): Promise<Array<{ status: number; at: number 
   return { async stop() { running = false; await Promise.all(loops); return seen; } };
 }
 
-test('Sentinel failover under load: no 5xx, local limits only for the gap, switch audited and counted, exact limits afterwards', { skip: !haveRedisServer() && 'redis-server / redis-cli not installed', timeout: 240_000 }, async () => {
+test('Sentinel failover under load: no 5xx, local limits only for the gap, switch audited and counted, exact limits afterwards', { skip: !haveRedisServer() && 'redis-server / redis-cli not installed', timeout: 240_000 }, async (t) => {
   const set = await startSentinelSet();
   let h: Harness | undefined;
   try {
@@ -108,7 +108,7 @@ test('Sentinel failover under load: no 5xx, local limits only for the gap, switc
     assert.equal(await metric(h, 'lollms_guard_rate_limit_store_outages_total'), 1);
     const gapMs = Date.parse(String(recovered[0]['@timestamp'])) - Date.parse(String(outage[0]['@timestamp']));
     assert.ok(gapMs >= 0, 'recovery after the outage');
-    process.stdout.write(`# sentinel failover: outage->recovered ${gapMs} ms; kill->recovered ${Date.parse(String(recovered[0]['@timestamp'])) - killedAt} ms; ${seen.length} requests under load, 0 failed\n`);
+    t.diagnostic(`sentinel failover: outage->recovered ${gapMs} ms; kill->recovered ${Date.parse(String(recovered[0]['@timestamp'])) - killedAt} ms; ${seen.length} requests under load, 0 failed`);
 
     // Exact afterwards: the ten counted before the kill survived on the promoted replica.
     const after: number[] = [];
