@@ -131,6 +131,10 @@ test('audit: issuer and subject on the request line, refusals with their code, n
   await (await postJson(`${h.url}/v1/chat/completions`, chat, auth(alice))).arrayBuffer();
   const other = await idp.serviceToken('svc-batch', 'urn:other-api');
   await (await postJson(`${h.url}/v1/chat/completions`, chat, auth(other))).arrayBuffer();
+  const [hd, pl, sig] = alice.split('.');
+  const evil = Buffer.from(JSON.stringify({ ...decodeJwt(alice), sub: 'root' })).toString('base64url');
+  await (await postJson(`${h.url}/v1/chat/completions`, chat, auth(`${hd}.${evil}.${sig}`))).arrayBuffer();
+  assert.ok(pl !== evil);
   const lines = (await h.auditLines()) as Rec[];
   const ok = lines.filter((l) => l.event?.action === 'http_request' && l.user?.id === 'alice');
   assert.ok(ok.length > 0);
