@@ -32,6 +32,22 @@ export interface Idp {
   close(): Promise<void>;
 }
 
+/** The policy tables trusting `issuer`: groups llm-admins -> admin, llm-users -> user; no clock skew, 1 s cooldown. */
+export function oidcPolicy(issuer: string, extra = ''): string {
+  return `
+[[security.authentication.oidc]]
+issuer = "${issuer}"
+audiences = ["${AUDIENCE}"]
+clock_skew_seconds = 0
+refresh_cooldown_seconds = 1
+fetch_timeout_seconds = 3
+${extra}
+[security.authentication.oidc.role_map]
+"llm-admins" = "admin"
+"llm-users" = "user"
+`;
+}
+
 /** A new RS256 signing key (private JWK with kid/alg/use). */
 export async function newSigningKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });

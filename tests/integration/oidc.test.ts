@@ -5,22 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, importJWK, decodeJwt } from 'jose';
 import { startHarness, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
-import { startIdp, newSigningKey, AUDIENCE, type Idp } from '../helpers/oidc-idp.js';
-
-export function oidcPolicy(issuer: string, extra = ''): string {
-  return `
-[[security.authentication.oidc]]
-issuer = "${issuer}"
-audiences = ["${AUDIENCE}"]
-clock_skew_seconds = 0
-refresh_cooldown_seconds = 1
-fetch_timeout_seconds = 3
-${extra}
-[security.authentication.oidc.role_map]
-"llm-admins" = "admin"
-"llm-users" = "user"
-`;
-}
+import { startIdp, newSigningKey, oidcPolicy, AUDIENCE, type Idp } from '../helpers/oidc-idp.js';
 
 const chat = { model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] };
 type Rec = Record<string, any>;
