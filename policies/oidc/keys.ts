@@ -200,9 +200,9 @@ export class KeySources {
   private readonly live = new Map<string, KeySource>();
   constructor(private readonly opts: KeySourceOptions = {}) {}
 
-  /** Sources for these tables, in order, reusing the ones already running. */
+  /** Sources for these tables, in order, reusing the ones already running (a jwks_file is read again on every load). */
   acquire(cfgs: readonly OidcIssuer[]): KeySource[] {
-    return cfgs.map((c) => this.live.get(sourceKey(c)) ?? new KeySource(c, this.opts));
+    return cfgs.map((c) => (c.jwks_file === '' ? this.live.get(sourceKey(c)) : undefined) ?? new KeySource(c, this.opts));
   }
 
   /** Makes `used` the running set; background reads of the others stop. */
