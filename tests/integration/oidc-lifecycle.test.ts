@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, importJWK } from 'jose';
@@ -127,5 +127,29 @@ test('per-user rate limits key on the token subject; the audit anonymises it', a
   } finally {
     await h.close();
     await idp.close();
+  }
+});
+
+test('reload: an unchanged issuer keeps its cached keys; a new one is read before the new policy takes over', async () => {
+  const idp = await startIdp();
+  const idp2 = await startIdp();
+  const h = await startHarness({ extra: oidcPolicy(idp.issuer) });
+  try {
+    const token = await idp.serviceToken();
+    assert.equal((await send(h, token)).status, 200);
+    const jwksReads = (): number => idp.served.filter((u) => u.startsWith('/jwks')).length;
+    const before = jwksReads();
+    writeFileSync(h.policyFile, readFileSync(h.policyFile, 'utf8').replace('max_failed_attempts = 0', 'max_failed_attempts = 0\napi_key_rotation_days = 30'));
+    assert.deepEqual(await h.proxy.reload(), { ok: true, restartNeeded: [] });
+    assert.equal(jwksReads(), before, 'no re-read for an unchanged issuer');
+    assert.equal((await send(h, token)).status, 200);
+    writeFileSync(h.policyFile, readFileSync(h.policyFile, 'utf8') + oidcPolicy(idp2.issuer).replace(/\[security\.authentication\.oidc\.role_map\][^[]*/, 'default_role = "user"\n'));
+    const r = await h.proxy.reload();
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal((await send(h, await idp2.serviceToken())).status, 200, 'the new issuer works from the first request');
+  } finally {
+    await h.close();
+    await idp.close();
+    await idp2.close();
   }
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload, type CryptoKey } from "jose";
-import { startHarness, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
 import { createTokenAuthentication } from '../../policies/oidc/stage.js';
 import { loadPolicy } from '../../policies/load.js';
 import { createLockouts } from '../../policies/lockout.js';
@@ -115,3 +115,22 @@ function createLocalLockouts(p: ReturnType<typeof loadPolicy>) {
 }
 
 
+
+test('lockout: forged tokens count towards max_failed_attempts, expired ones do not', async () => {
+  const lh = await startHarness({
+    policy: (url, d) => basePolicy(url, d, policy()).replace('max_failed_attempts = 0', 'max_failed_attempts = 2'),
+    env: { TEST_IDP_HS_SECRET: SECRET },
+  });
+  try {
+    const send = async (t: string): Promise<string> => codeOf(await postJson(`${lh.url}/v1/chat/completions`, chat, auth(t)));
+    const expired = await rs({}, { exp: Math.floor(Date.now() / 1000) - 600 });
+    for (let i = 0; i < 4; i++) assert.equal(await send(expired), 'token_expired');
+    assert.equal(await send(await rs({})), '200', 'expired tokens locked nobody out');
+    const forged = await hs('a-different-secret-of-at-least-32-bytes!!');
+    assert.equal(await send(forged), 'token_bad_signature');
+    assert.equal(await send(forged), 'token_bad_signature');
+    assert.equal(await send(await rs({})), 'client_locked_out', 'two forged tokens lock the address');
+  } finally {
+    await lh.close();
+  }
+});
