@@ -21,6 +21,7 @@ import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
 import { SharedRedis, type PreparedRedis, type SharedClient } from './stores/shared-redis.js';
+import { KeySources, type KeySource } from '../policies/oidc/keys.js';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -65,6 +66,8 @@ interface Generation {
   readonly papp: PolicyApp;
   readonly audit: AuditLogger;
   readonly ext: Extensions;
+  /** OIDC key sources of this policy's issuers (shared with the next policy when its issuer stays). */
+  readonly keys: readonly KeySource[];
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -110,7 +113,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // the current logger.
   let gen: Generation = undefined as unknown as Generation;
   const currentAudit = (): AuditLogger => gen.audit;
+  // Issuers' keys outlive reloads that keep the issuer; an issuer unreachable at start is retried, never fatal.
+  const oidcKeys = new KeySources({
+    onEvent: (e) => {
+      if (e.action === 'oidc_keys_unavailable') say(`lollms-guard: warning: OIDC issuer ${e.issuer}: ${e.reason}`);
+      gen?.audit.event({ action: e.action, reason: e.reason, details: { issuer: e.issuer, keys: e.keys } });
+    },
+  });
   gen = build(first, undefined, await prepareRedis(first));
+  // Serve once every issuer's first key read settled (bounded by its fetch timeouts), keys or not.
+  await Promise.all(gen.keys.map((k) => k.settled()));
   let shuttingDown = false;
 
   /**
@@ -148,16 +160,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       throw e;
     }
     let papp: PolicyApp;
+    let keys: KeySource[] = [];
     try {
+      keys = oidcKeys.acquire(policy.raw.security.authentication.oidc);
       const probe = upstreamProbe(policy.raw.upstream.url);
       const upstreamKeyEnv = policy.raw.upstream.api_key_env;
       papp = createPolicyApp(policy, {
         auth: {
           extraKeys,
           lockouts: lockouts.table,
+          oidc: { sources: keys, env },
           onEvent: (e) => {
             authEvent(currentAudit(), e);
-            if (e.action === 'auth_failure') metrics.authFailure(e.reason);
+            if (e.action === 'auth_failure') metrics.authFailure(e.code ?? e.reason);
             else if (e.action === 'lockout') metrics.authFailure('lockout');
           },
         },
@@ -186,6 +201,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       });
     } catch (e) {
       lockouts.abandon();
+      oidcKeys.abandon(keys);
       void ext.close();
       redis.abandon();
       throw e;
@@ -204,9 +220,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     redis.commit();
     lockouts.commit();
+    oidcKeys.retain(policy.raw.security.authentication.oidc, keys);
     for (const e of early.splice(0)) audit.event(e);
     if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
-    return { papp, audit, ext };
+    return { papp, audit, ext, keys };
   }
 
   const p = first.raw.server;
@@ -321,6 +338,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await metricsServer?.close();
       await lockouts?.table.close();
       await sharedRedis.close();
+      oidcKeys.close();
     },
   };
 
@@ -347,6 +365,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics.policyReload(false);
       return { ok: false, problems };
     }
+    await Promise.all(fresh.keys.map((k) => k.settled()));
     const nc = next.raw.upstream.circuit_breaker;
     breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
     gen = fresh;
@@ -400,7 +419,8 @@ function watchFiles(files: readonly string[], onChange: () => void): FSWatcher[]
 }
 
 function authEvent(audit: AuditLogger, e: AuthEvent): void {
-  audit.event({ action: e.action, outcome: e.action === 'stale_key' ? 'success' : 'failure', ip: e.ip, userId: e.keyId, reason: e.reason, eventClass: 'authentication', details: e.retryAfterSeconds ? { retry_after_seconds: e.retryAfterSeconds } : undefined });
+  const details = e.retryAfterSeconds || e.issuer ? { retry_after_seconds: e.retryAfterSeconds, issuer: e.issuer } : undefined;
+  audit.event({ action: e.action, outcome: e.action === 'stale_key' ? 'success' : 'failure', ip: e.ip, userId: e.keyId, reason: e.reason, code: e.code, eventClass: 'authentication', details });
 }
 
 function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, userAgent: string | undefined): void {
