@@ -42,7 +42,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const p = policy.raw;
   const s = p.security;
   const enforcing = policy.mode !== 'disabled';
-  const authz = createAuthorization(s.authorization);
+  const authz = createAuthorization(s.authorization, p.upstream.kind);
   const forward = createForward(policy, deps.upstream);
   const dryForward: RequestHandler = (req, res) => {
     req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: `upstream.url ${p.upstream.url}`, reason: 'dry run: not sent' });

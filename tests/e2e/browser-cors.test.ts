@@ -144,7 +144,9 @@ test('browser: a denial from a listed origin is readable as a JSON error', { ski
   const r = await probe(listed.origin, '/list_models');
   assert.equal(r.ok, true, `fetch failed in the browser: ${r.error}`);
   assert.equal(r.status, 403);
-  assert.equal(r.body.error.code, 'route_not_allowed');
+  // /list_models is a native LoLLMS route: its error shape is {"status": false, "error": "<message>", "code"}.
+  assert.equal(r.body.code, 'route_not_allowed');
+  assert.equal(r.body.status, false);
 });
 
 test('browser: a page on another site cannot drive LoLLMS with a "simple" no-cors POST (refused before authentication)', { skip: skipReason }, async () => {

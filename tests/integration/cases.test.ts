@@ -98,7 +98,10 @@ for (const name of names) {
         if (ex.code !== undefined) {
           let code: unknown;
           try {
-            code = (JSON.parse(r.body) as { error?: { code?: unknown } }).error?.code;
+            // Every error shape carries `code`: at the top (Ollama, native LoLLMS) or in `error` (OpenAI).
+            const b = JSON.parse(r.body) as { code?: unknown; error?: { code?: unknown } };
+            code = b.code ?? b.error?.code;
+            assert.equal(r.headers['x-error-code'], code, `${what}: X-Error-Code`);
           } catch {
             code = undefined;
           }
