@@ -28,7 +28,11 @@ const send = (method: string, path: string, headers: Record<string, string>, bod
     headers: body !== undefined && typeof body !== 'string' ? { 'Content-Type': 'application/json', ...headers } : headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-const codeOf = (r: { body: string }): unknown => (JSON.parse(r.body) as { error?: { code?: unknown } }).error?.code;
+// OpenAI-shaped routes answer {"error": {"code"}}; LoLLMS native routes {"status": false, "error", "code"} (docs/errors.md).
+const codeOf = (r: { body: string }): unknown => {
+  const j = JSON.parse(r.body) as { error?: { code?: unknown } | string; code?: unknown };
+  return typeof j.error === 'object' && j.error !== null ? j.error.code : j.code;
+};
 
 async function expectDenied(status: number, code: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<void> {
   const before = h.double.requests.length;
