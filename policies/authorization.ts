@@ -4,11 +4,16 @@ import type { RequestHandler } from 'express';
 import type { AuthorizationSection } from './compiled.js';
 import { deny } from '../proxy/deny.js';
 import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../proxy/endpoints.js';
+import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
   readonly text: string;
   readonly methods: ReadonlySet<string> | null; // null = any method
   readonly path: (p: string) => boolean;
+  /** Names one method and one literal path: the only kind of rule that can allow a LoLLMS management route. */
+  readonly exact: boolean;
+  /** The literal path of an exact rule. */
+  readonly literal?: string;
 }
 
 interface CompiledRole {
@@ -20,7 +25,7 @@ interface CompiledRole {
   readonly maxTokens?: number;
 }
 
-const ALL: RouteRule = { text: '*', methods: null, path: () => true };
+const ALL: RouteRule = { text: '*', methods: null, path: () => true, exact: false };
 
 export function compileRoute(text: string): RouteRule {
   const t = text.trim();
@@ -30,7 +35,8 @@ export function compileRoute(text: string): RouteRule {
   const pathPart = sp < 0 ? t : t.slice(sp + 1).trim();
   const methods = methodPart === '*' ? null : new Set(methodPart.split(',').map((m) => m.trim().toUpperCase()));
   const path = pathPart === '*' || pathPart === '/**' ? () => true : picomatch(pathPart, { dot: true, nonegate: true });
-  return { text: t, methods, path };
+  const exact = methods !== null && methods.size === 1 && !methods.has('*') && !picomatch.scan(pathPart).isGlob && !/[\\;]/.test(pathPart);
+  return { text: t, methods, path, exact, literal: exact ? pathPart : undefined };
 }
 
 function compileRole(name: string, r: { allow: readonly string[]; deny?: readonly string[]; models: readonly string[]; max_tokens?: number }, admin: boolean): CompiledRole {
@@ -61,10 +67,25 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
   // Keys from the environment or first start are "admin": if the policy has no such role, admin may do everything.
   if (!roles.has('admin')) roles.set('admin', compileRole('admin', { allow: [], models: ['*'] }, true));
   const enabled = section.enable_rbac;
+  const lollms = catalogue();
+
+  /** A management route is allowed only by a rule that names it exactly; anything else is denied naming the catalogue entry. */
+  const denyManagement = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], entry: CompiledEntry, why: string): boolean =>
+    deny(req, res, 'route_not_allowed', {
+      stage: 'authorization',
+      rule: `lollms catalogue ${entry.label}`,
+      reason: `${req.ctx.method} ${req.ctx.path} is a LoLLMS management route; ${why}`,
+      detail: 'It is a LoLLMS management endpoint.',
+    });
 
   const routeStage: RequestHandler = function authorizeRoute(req, res, next) {
     const ctx = req.ctx;
-    if (!enabled) return next();
+    const entry = lollms.lookup(ctx.path);
+    const management = entry !== undefined && entry.class === 'management' ? entry : undefined;
+    if (!enabled) {
+      if (management && denyManagement(req, res, management, 'with security.authorization.enable_rbac = false no role can name it')) return;
+      return next();
+    }
     const role = roles.get(ctx.principal?.role ?? section.default_role);
     if (!role) {
       if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: 'security.authorization.roles', reason: 'unknown role' })) return;
@@ -76,11 +97,23 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
         return next();
       }
     }
+    let glob: RouteRule | undefined;
     for (const a of role.allow) {
       if (matches(a, ctx.method, ctx.path)) {
-        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"` });
+        if (management && !(a.exact && ctx.path === a.literal)) {
+          glob ??= a;
+          continue;
+        }
+        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"${management ? ` (names LoLLMS management route, catalogue ${management.label})` : ''}` });
         return next();
       }
+    }
+    if (management) {
+      const why = glob
+        ? `"${glob.text}" in roles.${role.name}.allow is a glob and never matches one; name "${ctx.method} ${ctx.path}" exactly to allow it`
+        : `roles.${role.name}.allow does not name "${ctx.method} ${ctx.path}"`;
+      if (denyManagement(req, res, management, why)) return;
+      return next();
     }
     if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.allow`, reason: `${ctx.method} ${ctx.path} not listed` })) return;
     next();
