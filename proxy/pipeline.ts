@@ -9,7 +9,7 @@ import { createValidation } from '../policies/validation.js';
 import type { RequestContext } from './context.js';
 import { createIntake } from './intake.js';
 import { createHealth, type HealthSources } from './health.js';
-import { createBodyReader } from './body.js';
+import { createBodyReader, createDeclaredLengthCheck } from './body.js';
 import { sendError } from './deny.js';
 import { createForward, type UpstreamDeps } from './upstream/forward.js';
 
@@ -58,6 +58,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const stages: Array<readonly [string, RequestHandler | null | undefined]> = [
     ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
     ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone, clientIp: deps.dryRun?.clientIp })],
+    ['declared body length (413 before reading)', createDeclaredLengthCheck(p.server)],
     ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
     ['health', createHealth(deps.health)],
     ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
