@@ -124,6 +124,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       get linesWritten() { return live().linesWritten; },
       get errors() { return live().errors; },
       get lost() { return live().lost; },
+      get held() { return live().held; },
       get spooled() { return live().spooled; },
       get warnings() { return live().warnings; },
       close: () => live().close(),
@@ -150,7 +151,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           checks: async () => {
             const checks: Record<string, CheckState> = {
               upstream: breaker.current === 'open' ? 'down' : await probe(),
-              audit: live().healthy() ? 'ok' : 'down',
+              // fail_open keeps serving without its audit: degraded, not down (a probe must not pull the pod).
+              audit: live().healthy() ? 'ok' : policy.raw.logging.security.on_failure === 'fail_open' ? 'degraded' : 'down',
             };
             const store = ext.storeHealthy();
             if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
@@ -183,6 +185,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       env,
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
       previous,
+      say,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     lockouts.commit();
