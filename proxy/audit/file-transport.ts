@@ -66,9 +66,12 @@ export class AuditFileTransport extends LineTransport {
     return !this.broken;
   }
 
+  /** Queued, failed and in-flight lines: none of them is on disk yet. */
   override held(): number {
-    return this.backlog.length + this.failed.length;
+    return this.backlog.length + this.failed.length + this.inflightLines;
   }
+
+  private inflightLines = 0;
 
   /**
    * Lines the OS accepted since the file was last seen to still be at its path. A removed file (or a removed
@@ -161,8 +164,10 @@ export class AuditFileTransport extends LineTransport {
   private put(chunk: Buffer, bytes: number, lines: readonly string[], count: number): void {
     const ws = this.ws!;
     this.inflight += 1;
+    this.inflightLines += count;
     ws.write(chunk, (err?: Error | null) => {
       this.inflight -= 1;
+      this.inflightLines -= count;
       if (err) {
         this.failedWrites += count;
         if (ws === this.ws) for (let k = 0; k < count; k++) this.failed.push(lines[k]!);

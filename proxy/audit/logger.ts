@@ -173,7 +173,7 @@ class WinstonAuditLogger implements AuditLogger {
   }
 
   get held(): number {
-    return this.transports.reduce((n, t) => n + t.held(), 0);
+    return (this.logger ? this.batch.length : 0) + this.transports.reduce((n, t) => n + t.held(), 0);
   }
 
   healthy(): boolean {
