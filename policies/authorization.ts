@@ -3,8 +3,8 @@ import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
 import type { AuthorizationSection } from './compiled.js';
 import { deny } from '../proxy/deny.js';
-import { catalogue, type CompiledEntry } from './lollms/compile.js';
 import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../proxy/endpoints.js';
+import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
   readonly text: string;

@@ -2,8 +2,8 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
 import { checkPatternSafety } from './disclosure/safety.js';
-import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
+import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 
 /** A finding at a policy path; load.ts turns it into a located problem. */
 export interface Finding { readonly path: (string | number)[]; readonly message: string }
