@@ -145,5 +145,5 @@ export function guardConnections(server: http.Server, o: ConnectionGuardOptions)
 function refusalBytes(code: ErrorCode): string {
   const body = errorBody(code);
   const status = ERRORS[code].status;
-  return `HTTP/1.1 ${status} Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nX-Error-Code: ${code}\r\nConnection: close\r\n\r\n${body}`;
 }

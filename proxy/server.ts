@@ -255,12 +255,29 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     g.papp.handle(req, res);
   };
   const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
-  const trustPeer = proxyaddr.compile(p.trust_proxy.length > 0 ? [...p.trust_proxy] : []);
+  // Expect: 100-continue: a body the proxy would refuse for its declared size is not invited at all.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const n = Number(req.headers['content-length']);
+    if (!(n > gen.papp.policy.raw.server.max_body_bytes)) res.writeContinue();
+    handler(req, res);
+  });
+  // trust_proxy may change on reload: the exemption follows the live policy (compiled again only when it changed).
+  let trustText = '';
+  let trustPeer = proxyaddr.compile([]);
+  const trusted = (ip: string): boolean => {
+    const t = gen.papp.policy.raw.server.trust_proxy;
+    const text = t.join(',');
+    if (text !== trustText) {
+      trustText = text;
+      trustPeer = proxyaddr.compile([...t]);
+    }
+    return trustPeer(ip, 0);
+  };
   const guard = guardConnections(server, {
     headersSeconds: p.headers_timeout_seconds,
     bodySeconds: p.body_timeout_seconds,
     maxPerAddress: p.max_connections_per_ip,
-    trusted: (ip) => trustPeer(ip, 0),
+    trusted,
     tls: tlsOn,
     onRefused: (ip, group, count) => gen.audit.event({ action: 'connection_refused', ip, reason: 'server.max_connections_per_ip', code: 'too_many_connections', details: { address_group: group, refused: count } }),
   });

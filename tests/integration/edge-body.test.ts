@@ -63,6 +63,22 @@ test('a declared Content-Length over max_body_bytes gets 413 at once, no body by
   assert.equal(line.event.reason, 'body_too_large');
 });
 
+test('Expect: 100-continue with a declared length over the limit gets 413, never a 100 Continue', async () => {
+  const r = await exchange(`${HEAD}Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n`);
+  assert.match(r.data, /^HTTP\/1\.1 413 /);
+  assert.doesNotMatch(r.data, /100 Continue/);
+  assert.ok(r.closed);
+});
+
+test('Expect: 100-continue within the limit is invited and served', async () => {
+  const body = JSON.stringify({ model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] });
+  const r = await exchange(`${HEAD}Expect: 100-continue\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`, (s) => {
+    s.once('data', () => s.write(body));
+  });
+  assert.match(r.data, /^HTTP\/1\.1 100 Continue/);
+  assert.match(r.data, /HTTP\/1\.1 200 /);
+});
+
 test('the declared-length check comes before authentication: no key, still 413 (nothing read)', async () => {
   const r = await exchange(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n`);
   assert.match(r.data, /^HTTP\/1\.1 413 /);

@@ -164,3 +164,23 @@ test('address groups: IPv4 alone, IPv4-mapped as IPv4, IPv6 by /64', () => {
   assert.notEqual(addressGroup('2001:db8:1:2::1'), addressGroup('2001:db8:1:3::1'));
   assert.equal(addressGroup('::1'), '0:0:0:0::/64');
 });
+
+test('a peer in trust_proxy (a reverse proxy carrying many clients) is not capped', async () => {
+  const x = await startHarness({ policy: (u, d) => serverKeys('max_connections_per_ip = 2')(u, d).replace('port = 0', 'port = 0\ntrust_proxy = ["127.0.0.1"]') });
+  const p = Number(new URL(x.url).port);
+  const held: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const s = net.connect(p, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    const r = await fetch(`${x.url}/v1/models`, { headers: { ...auth(ADMIN_KEY), Connection: 'close' } });
+    assert.equal(r.status, 200);
+    await r.text();
+  } finally {
+    for (const s of held) s.destroy();
+    await x.close();
+  }
+});
