@@ -20,6 +20,7 @@ import { CircuitBreaker } from './upstream/circuit.js';
 import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
+import { SharedRedis, type PreparedRedis, type SharedClient } from './stores/shared-redis.js';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -79,13 +80,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sampleAudit = auditSampler(metrics);
   const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled, Date.now, (st) => metrics.circuit(st));
   metrics.policyLoaded(first.hash);
+  // One Redis client per process, shared by the rate limits and the lockout, kept while its settings do not change.
+  const sharedRedis = new SharedRedis({
+    say,
+    onSwitch: (mode, from, to) => {
+      metrics.storeSwitch(mode);
+      currentAudit().event({ action: 'store_switched', reason: `${mode}: the master serving the limits moved`, details: { mode, from, to } });
+    },
+  });
+  const prepareRedis = (policy: CompiledPolicy): Promise<PreparedRedis> =>
+    opts.dryRun ? sharedRedis.prepare({ ...policy.raw.security.rate_limiting, store: 'memory' }, env) : sharedRedis.prepare(policy.raw.security.rate_limiting, env);
   // Lockout state outlives reloads that keep its settings; a new table is installed only with its generation.
   let lockouts: { key: string; table: Lockouts } | undefined;
-  const prepareLockouts = (policy: CompiledPolicy): { table: Lockouts; commit(): void; abandon(): void } => {
+  const prepareLockouts = (policy: CompiledPolicy, shared: SharedClient | undefined): { table: Lockouts; commit(): void; abandon(): void } => {
     const s = policy.raw.security;
-    const key = lockoutKey(s.authentication, s.rate_limiting, env);
+    const key = lockoutKey(s.authentication, s.rate_limiting, env, shared);
     if (lockouts?.key === key) return { table: lockouts.table, commit: () => {}, abandon: () => {} };
-    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env);
+    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env, shared);
     return {
       table,
       commit: () => {
@@ -99,7 +110,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // the current logger.
   let gen: Generation = undefined as unknown as Generation;
   const currentAudit = (): AuditLogger => gen.audit;
-  gen = build(first);
+  gen = build(first, undefined, await prepareRedis(first));
   let shuttingDown = false;
 
   /**
@@ -107,7 +118,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
    * then does a new audit logger take over from the live one and a new lockout table replace the old, so a
    * refused reload leaves the running generation exactly as it was.
    */
-  function build(policy: CompiledPolicy, previous?: AuditLogger): Generation {
+  function build(policy: CompiledPolicy, previous: AuditLogger | undefined, redis: PreparedRedis): Generation {
     let audit: AuditLogger | undefined;
     const early: SecurityEvent[] = [];
     const live = (): AuditLogger => audit ?? currentAudit();
@@ -127,8 +138,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       close: () => live().close(),
     };
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
-    const lockouts = prepareLockouts(policy);
-    const ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined });
+    const lockouts = prepareLockouts(policy, redis.shared);
+    let ext: Extensions;
+    try {
+      ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined, redis: redis.shared });
+    } catch (e) {
+      lockouts.abandon();
+      redis.abandon();
+      throw e;
+    }
     let papp: PolicyApp;
     try {
       const probe = upstreamProbe(policy.raw.upstream.url);
@@ -169,6 +187,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     } catch (e) {
       lockouts.abandon();
       void ext.close();
+      redis.abandon();
       throw e;
     }
     const sameAudit = previous !== undefined && JSON.stringify(policy.raw.logging.security) === JSON.stringify(gen.papp.policy.raw.logging.security);
@@ -183,6 +202,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       previous,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
+    redis.commit();
     lockouts.commit();
     for (const e of early.splice(0)) audit.event(e);
     if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
@@ -300,6 +320,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await gen.audit.close();
       await metricsServer?.close();
       await lockouts?.table.close();
+      await sharedRedis.close();
     },
   };
 
@@ -318,7 +339,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const old = gen;
     let fresh: Generation;
     try {
-      fresh = build(next, old.audit);
+      fresh = build(next, old.audit, await prepareRedis(next));
     } catch (e) {
       const problems = [(e as Error).message];
       old.audit.event({ action: 'configuration_reload_failed', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });

@@ -36,6 +36,7 @@ export const ACTIONS: Readonly<Record<string, ActionDefaults>> = Object.freeze({
   bypass_enabled: d('configuration_changes', 'event', ['configuration'], ['change'], 'warning', 'success'),
   store_outage: d('system', 'event', ['database'], ['error'], 'error', 'failure'),
   store_recovered: d('system', 'event', ['database'], ['info'], 'info', 'success'),
+  store_switched: d('system', 'event', ['database'], ['change'], 'warning', 'success'),
   audit_write_failure: d('system', 'event', ['file'], ['info'], 'error', 'failure'),
   audit_recovered: d('system', 'event', ['file'], ['info'], 'warning', 'success'),
 });
