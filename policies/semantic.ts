@@ -2,6 +2,8 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
 import { checkPatternSafety } from './disclosure/safety.js';
+import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
+import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 
 /** A finding at a policy path; load.ts turns it into a located problem. */
 export interface Finding { readonly path: (string | number)[]; readonly message: string }
@@ -143,11 +145,15 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
     arr(auth.keys).forEach((k, i) => out.push(...roleProblem(['security', 'authentication', 'keys', i, 'role'], obj(k).role, roleNames, 'role')));
     arr(obj(obj(sec.tls).client).identities).forEach((k, i) => out.push(...roleProblem(['security', 'tls', 'client', 'identities', i, 'role'], obj(k).role, roleNames, 'role')));
   }
+  out.push(...oidcFindings(auth, (path, role, what) => roleProblem(path, role, roleNames, what), authz.enable_rbac !== false));
   for (const [name, role] of Object.entries(roles)) {
     for (const list of ['allow', 'deny']) {
       arr(obj(role)[list]).forEach((r, i) => out.push(...checkRoute(['security', 'authorization', 'roles', name, list, i], r)));
     }
   }
+  out.push(...routeFindings(roles));
+  const anonymous = anonymousListenerFinding(server, auth);
+  if (anonymous) out.push(anonymous);
   const ids = new Map<string, number>(), digests = new Map<string, number>();
   arr(auth.keys).forEach((k, i) => {
     const { id, sha256 } = obj(k);
@@ -186,7 +192,10 @@ export function policyWarnings(p: Record<string, unknown>, env: NodeJS.ProcessEn
   if (debug.enabled === true) w.push('debug.enabled = true: development switches are active');
   if (sec.enabled === false || sec.mode === 'disabled') w.push('security is disabled: requests pass unchecked (they are still audited)');
   else if (sec.mode === 'permissive') w.push('security.mode = "permissive": would-be denials are audited but let through');
-  if (auth.require_api_key === false) w.push('security.authentication.require_api_key = false: any client that reaches the proxy can call the upstream');
+  const exposure = anonymousExposure(obj(p.server), auth, obj(sec.authorization));
+  if (exposure) w.push(exposure);
+  w.push(...routeWarnings(obj(obj(sec.authorization).roles)));
+  w.push(...oidcWarnings(auth, env));
   const rl = obj(sec.rate_limiting);
   if (rl.enabled !== false && rl.store === 'redis' && typeof rl.redis_url_env === 'string' && !env[rl.redis_url_env]) {
     const mode = obj(rl.redis).mode ?? 'standalone';

@@ -80,7 +80,7 @@ export function endpointFor(c: CompiledLimits, path: string): EndpointRule {
 
 /** A client's identity: its key id when authenticated with a key, else its (trust_proxy-resolved) IP. */
 export interface Identity {
-  /** Namespaced, for store keys: "k:<keyId>" or "ip:<addr>". */
+  /** Namespaced, for store keys: "k:<keyId>", "o:<issuer> <subject>" or "ip:<addr>". */
   readonly id: string;
   /** For audit: the key id or the address (never a key). */
   readonly label: string;
@@ -88,6 +88,8 @@ export interface Identity {
 
 export function clientIdentity(ctx: RequestContext): Identity {
   const p = ctx.principal;
+  // A token's subject is namespaced by its issuer: "alice" of two IdPs, or a key named like a subject, never share a quota.
+  if (p?.issuer !== undefined) return { id: `o:${p.issuer} ${p.keyId}`, label: p.keyId };
   if (p && p.source !== 'anonymous') return { id: 'k:' + p.keyId, label: p.keyId };
   return { id: 'ip:' + ctx.clientIp, label: ctx.clientIp };
 }

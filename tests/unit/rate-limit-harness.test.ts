@@ -148,4 +148,8 @@ export async function statuses(h: StageHarness, n: number, path: string, r: Req 
   return out;
 }
 
-export const errorCode = async (res: Response): Promise<string> => ((await res.json()) as { error: { code: string } }).error.code;
+/** The code of an error answer in any route family's shape: top-level (Ollama, native LoLLMS) or in `error` (OpenAI). */
+export const errorCode = async (res: Response): Promise<string> => {
+  const b = (await res.json()) as { code?: string; error?: { code?: string } };
+  return (b.code ?? b.error?.code) as string;
+};
