@@ -78,7 +78,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   for (const k of ['input', 'output']) tokens.inc({ kind: k }, 0);
   circuitState.set(0);
   circuitOpen.set(0);
-  storeUp.set(1);
+  storeUp.set(1); // the memory store is always "up"; a shared store reports its transitions
   storeOutages.inc(0);
   for (const mode of ['standalone', 'sentinel', 'cluster']) storeSwitches.inc({ mode }, 0);
 

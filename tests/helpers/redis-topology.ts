@@ -139,6 +139,8 @@ export async function startSentinelSet(masterName = 'mymaster'): Promise<Sentine
 export interface ClusterSet {
   readonly nodes: RedisProcess[];
   readonly seeds: string[];
+  /** The node serving `slot` now, as the cluster says (asked of a live node). */
+  masterOf(slot: number): Promise<RedisProcess>;
   stop(): Promise<void>;
 }
 
@@ -167,8 +169,28 @@ export async function startCluster(masters: number, replicasPerMaster = 0, nodeT
     for (const n of nodes) {
       await waitFor(() => ask(n.port, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO')))), 60_000, `node ${n.address} to report cluster_state:ok`);
     }
+    // A replica that has not finished its first sync refuses to take over (its data counts as too old):
+    // wait for every replica's link, or a failover test would only test that.
+    for (const n of nodes) {
+      await waitFor(() => ask(n.port, async (r) => {
+        const info = await r.info('replication');
+        return /role:master/.test(info) || /master_link_status:up/.test(info);
+      }), 60_000, `node ${n.address} to finish its replication sync`);
+    }
     return {
       nodes, seeds: nodes.slice(0, masters).map((n) => n.address),
+      async masterOf(slot) {
+        const live = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+        for (const n of live) {
+          try {
+            const ranges = await ask(n.port, (r) => r.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+            const hit = ranges.find(([lo, hi]) => lo <= slot && slot <= hi);
+            const owner = hit && live.find((x) => x.port === Number(hit[2][1]));
+            if (owner) return owner;
+          } catch { /* ask the next one */ }
+        }
+        throw new Error(`no live node serves slot ${slot}`);
+      },
       async stop() {
         await Promise.all(nodes.map((n) => n.stop()));
         rmSync(dir, { recursive: true, force: true });
