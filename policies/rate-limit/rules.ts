@@ -2,6 +2,7 @@
 import picomatch from 'picomatch';
 import type { RateLimitingSection } from '../compiled.js';
 import type { RequestContext } from '../../proxy/context.js';
+import { effectivePrefix } from '../../proxy/stores/redis-connection.js';
 import { ALGORITHM_TAG, type LimitHit, type LimitRule, type LimitState, type Penalty } from '../../proxy/stores/types.js';
 
 export type Scope = 'global' | 'per_user' | 'per_endpoint';
@@ -44,7 +45,8 @@ function policyItem(name: string, r: LimitRule): string {
 }
 
 export function compileLimits(s: RateLimitingSection): CompiledLimits {
-  const prefix = s.key_prefix;
+  // redis.key_prefix wins over key_prefix; in cluster mode it is the hash tag that keeps a decision in one slot.
+  const prefix = effectivePrefix(s);
   const tag = ALGORITHM_TAG[s.algorithm];
   const g = rule(s, s.global.rate, s.global.burst, s.global.window_seconds);
   const u = rule(s, s.per_user.rate, s.per_user.burst, s.per_user.window_seconds);
