@@ -51,10 +51,14 @@ export class KeySource {
   private readonly discover: boolean;
   private inflight: Promise<boolean> | undefined;
   private lastAttempt = -Infinity;
+  /** Keys in the last good set, to audit a change only. */
+  private lastCount = -1;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly first: Promise<void>;
+  /** Keys never fetched: a jwks_file, or HS* only. */
+  private readonly local: boolean;
   private readonly now: () => number;
   private readonly intervalMs: number;
   private readonly cooldownMs: number;
@@ -68,7 +72,11 @@ export class KeySource {
     this.timeoutMs = cfg.fetch_timeout_seconds * 1000;
     this.jwksUri = cfg.jwks_uri;
     this.discover = cfg.jwks_uri === '' && cfg.jwks_file === '';
-    if (cfg.jwks_file !== '') {
+    // An issuer that signs only with a shared secret (HS*) has no public keys to fetch.
+    this.local = cfg.jwks_file !== '' || cfg.algorithms.every((a) => a.startsWith('HS'));
+    if (cfg.jwks_file === '' && this.local) {
+      this.first = Promise.resolve();
+    } else if (cfg.jwks_file !== '') {
       // Air-gapped: read once when the policy loads; a bad file fails the load (validate reports it too).
       let text: string;
       try { text = readFileSync(cfg.jwks_file, 'utf8'); } catch (e) {
@@ -94,7 +102,7 @@ export class KeySource {
 
   /** Re-reads unless one ran within the cooldown (an unknown kid must not let clients hammer the IdP). */
   refreshIfAllowed(): Promise<boolean> {
-    if (this.cfg.jwks_file !== '') return Promise.resolve(false);
+    if (this.local) return Promise.resolve(false);
     if (this.inflight) return this.inflight;
     if (this.now() - this.lastAttempt < this.cooldownMs) return Promise.resolve(false);
     return this.refresh();
@@ -102,7 +110,7 @@ export class KeySource {
 
   /** One read (deduplicated); true when a new key set was installed. Never rejects. */
   refresh(): Promise<boolean> {
-    if (this.cfg.jwks_file !== '') return Promise.resolve(false);
+    if (this.local) return Promise.resolve(false);
     if (this.inflight) return this.inflight;
     this.lastAttempt = this.now();
     this.inflight = this.read().then(
@@ -127,8 +135,6 @@ export class KeySource {
     });
     return this.inflight;
   }
-
-  private lastCount = -1;
 
   /** Next background read: the interval when healthy, back-off from the cooldown when failing. */
   private schedule(): void {

@@ -22,6 +22,8 @@ export type TokenVerdict =
 
 /** Our "no keys were ever read" signal through jose's key resolver. */
 class KeysUnavailable extends Error {}
+/** An HS* token for an issuer whose hmac_secret_env is unset: re-reading the JWKS would not help. */
+class NoSecret extends Error {}
 
 const MAX_SUBJECT = 256;
 /** Space-delimited scope strings (RFC 8693 "scope", Entra "scp"); other claims keep spaces inside values. */
@@ -62,7 +64,7 @@ export class IssuerVerifier {
       // Symmetric algorithms get the named secret and nothing else; asymmetric ones only the JWKS.
       if (header.alg?.startsWith('HS')) {
         if (secret) return secret;
-        throw new errors.JWKSNoMatchingKey();
+        throw new NoSecret();
       }
       const jwks = this.source.getKey;
       if (!jwks) throw new KeysUnavailable();
@@ -124,6 +126,7 @@ export class IssuerVerifier {
       if (e.claim === 'nbf') return { ok: false, code: 'token_not_yet_valid', reason: 'nbf is in the future (beyond clock_skew_seconds)', subject };
       return { ok: false, code: 'token_invalid', reason: `claim ${e.claim} ${e.reason === 'missing' ? 'is missing' : 'is not valid'}`, subject };
     }
+    if (e instanceof NoSecret) return { ok: false, code: 'token_unknown_key', reason: 'an HS* token, but the variable hmac_secret_env names is not set' };
     if (e instanceof errors.JWKSNoMatchingKey) return { ok: false, code: 'token_unknown_key', reason: 'no key of the issuer matches the token\'s kid and alg' };
     if (e instanceof errors.JWSSignatureVerificationFailed) return { ok: false, code: 'token_bad_signature', reason: 'signature does not verify' };
     if (e instanceof errors.JOSEAlgNotAllowed) return { ok: false, code: 'token_algorithm_not_allowed', reason: `alg not in ${this.cfg.algorithms.join(', ')}` };

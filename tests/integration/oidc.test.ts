@@ -63,10 +63,10 @@ test('a client-credentials token is accepted; the upstream gets its own key, nev
 test('a user token maps groups to roles: llm-users -> user, llm-admins -> admin, nothing mapped -> 403', async () => {
   const alice = await idp.userToken('alice');
   assert.equal((await postJson(`${h.url}/v1/chat/completions`, chat, auth(alice))).status, 200);
-  const adminRoute = await fetch(`${h.url}/api/config`, { headers: auth(alice) });
+  const adminRoute = await fetch(`${h.url}/v1/files`, { headers: auth(alice) });
   assert.deepEqual((await errorOf(adminRoute)).code, 'route_not_allowed');
   const root = await idp.userToken('root');
-  const r = await fetch(`${h.url}/api/config`, { headers: auth(root) });
+  const r = await fetch(`${h.url}/v1/files`, { headers: auth(root) });
   assert.notEqual(r.status, 403, 'admin role from llm-admins');
   await r.arrayBuffer();
   const mallory = await idp.userToken('mallory');
