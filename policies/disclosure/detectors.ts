@@ -1,5 +1,8 @@
 // The built-in detector table: what each filter key finds, as linear-time regexes plus validators.
 import type { Trigger } from './prefilter.js';
+import { CONTEXT_DETECTORS } from './context.js';
+import { PII_DETECTORS } from './pii.js';
+import { PROVIDER_DETECTORS } from './providers.js';
 import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSecretValue, isSsn, isTokenValue } from './validators.js';
 
 export interface DetectorSpec {
@@ -107,14 +110,9 @@ export const DETECTORS: readonly DetectorSpec[] = [
     source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@`,
     fast: { literal: '://', groups: [1], prev: '[A-Za-z0-9+.-]', source: r`(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20})://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@` },
   },
-  {
-    kind: 'password', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: passwordValue, at: ASSIGN,
-    source: assignment(r`(?:password|passwd|passphrase|pwd)`),
-  },
-  {
-    kind: 'secret', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: secretValue, at: ASSIGN,
-    source: assignment(r`(?:secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)`),
-  },
+  ...CONTEXT_DETECTORS,
+  ...PROVIDER_DETECTORS,
+  ...PII_DETECTORS,
   { kind: 'card_number', filter: 'redact_pii', priority: 60, validate: isCardNumber, at: { re: '(?<![0-9A-Za-z_.-])[0-9]{4}' }, source: r`(?<![0-9A-Za-z_.-])[0-9]{4}(?:[0-9]{9,15}|(?:[ -][0-9]{4}){2}[ -][0-9]{1,7}|[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9A-Za-z_-])` },
   { kind: 'iban', filter: 'redact_pii', priority: 60, validate: isIban, at: { re: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}' }, source: r`(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])` },
   {
