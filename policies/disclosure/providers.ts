@@ -63,7 +63,6 @@ const TABLE: P[] = [
   ['dynatrace_token', lit('dt0'), r`${B}dt0[a-z][0-9]{2}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}${E}`],
   ['linear_key', lit('lin_api_', 'lin_oauth_'), r`${B}lin_(?:api|oauth)_[A-Za-z0-9]{32,64}${E}`, ok],
   ['notion_token', lit('ntn_', 'secret_'), r`${B}(?:ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})${E}`, tokenLike],
-  ['databricks_token', lit('dapi'), r`${B}dapi[a-f0-9]{32}(?:-[0-9])?${E}`, tokenLike],
   // Messaging.
   ['sendgrid_key', lit('SG.'), r`${B}SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}${E}`, ok],
   ['twilio_key', lit('SK'), r`(?<![A-Za-z0-9_-])SK[0-9a-fA-F]{32}${E}`, tokenLike],
