@@ -79,7 +79,8 @@ export function isKeyedSecret(v: string): boolean {
   if (!isSecretValue(v, false) || codePath(v)) return false;
   if (/^[0-9]+(?:\.[0-9]+){1,3}(?:[-+][A-Za-z0-9.]+)?$/.test(v)) return false; // a version
   const digits = /[0-9]/.test(v), lower = /[a-z]/.test(v), upper = /[A-Z]/.test(v);
-  if (!digits && !(lower && upper && v.length >= 16)) return false;
+  // Letters only: random, not an identifier made of words (ClearTextPassword, SalesResults).
+  if (!digits && !(lower && upper && v.length >= 16 && !/^[A-Z]?[a-z]+(?:[A-Z][a-z]+|[A-Z]{2,})*$/.test(v))) return false;
   return entropy(v) >= (v.length >= 32 ? 3 : 2.5);
 }
 
@@ -110,6 +111,7 @@ function validator(want: 'password' | 'secret') {
     if (sep === '(' && !quoted) return false; // setPassword(variable)
     if (sep === ',' && (!quoted || close === '')) return false; // ("NAME", "value") only
     if (!quoted && text[end] === '(') return false; // a call
+    if (want === 'secret' && /^[ \t]{1,8}value[ \t]{0,3}=/.test(text.slice(end, end + 16)) && /key$/i.test(m[0].slice(0, 3 + m[1].length))) return false; // <add key="Name" value=…>: a setting's name
     let s = m.index;
     while (s > 0 && m.index - s < 64 && NAME_CHAR.test(text[s - 1])) s--;
     const before = s > 0 ? text[s - 1] : '';
