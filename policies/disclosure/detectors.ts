@@ -3,7 +3,7 @@ import type { Trigger } from './prefilter.js';
 import { CONTEXT_DETECTORS } from './context.js';
 import { PII_DETECTORS } from './pii.js';
 import { PROVIDER_DETECTORS } from './providers.js';
-import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSecretValue, isSsn, isTokenValue } from './validators.js';
+import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSsn, isTokenValue } from './validators.js';
 
 export interface DetectorSpec {
   kind: string;
@@ -57,14 +57,6 @@ const lit = (notPrev: string, ...l: string[]): Trigger => ({ lit: l, notPrev });
 const ASSIGN: Trigger = { re: 'secret|token|api|access|private|auth|credential|pass|pwd|aws|accountkey|sharedaccesskey|[?&]sig=|ocp-apim|azure', flags: 'i' };
 // A host followed by ":path/" is an SSH remote (git@host:org/repo) or a URL authority, not a mailbox.
 const DOMAIN = r`(?![A-Za-z0-9.-]{1,300}:[A-Za-z0-9_.~-]{0,64}/)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`;
-
-function assignment(names: string): string {
-  // name ... separator ... value (double-quoted | single-quoted | bare); group 1 = separator.
-  return r`${names}(?:[_-][A-Za-z0-9]{1,20}){0,2}["']?[ \t]{0,3}(=>|:=|=|:|[ \t]is)[ \t]{0,3}(?:"([^"\s]{4,256})"|'([^'\s]{4,256})'|\x60([^\x60\s]{4,256})\x60|([^\s"'\x60,;)}\]<>]{4,256}))`;
-}
-const strictSeparator = (m: RegExpExecArray): boolean => (m[1] === ':' || m[1].endsWith('is')) && m[5] !== undefined;
-const passwordValue = (v: string, m: RegExpExecArray): boolean => isSecretValue(v, strictSeparator(m));
-const secretValue = (v: string, m: RegExpExecArray): boolean => !/^[0-9.]+$/.test(v) && isSecretValue(v, strictSeparator(m));
 
 export const DETECTORS: readonly DetectorSpec[] = [
   {
