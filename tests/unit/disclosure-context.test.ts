@@ -52,7 +52,7 @@ test('provider tokens are found without any name', () => {
     [`dop_v1_${hex(64)}`, 'digitalocean_token'], [`pul-${hex(40)}`, 'pulumi_token'], [`shpat_${hex(32)}`, 'shopify_token'],
     [`sgp_${hex(40)}`, 'sourcegraph_token'], [`rubygems_${hex(48)}`, 'rubygems_token'], [`glsa_${KEY}y_${hex(8)}`, 'grafana_token'],
     [`SG.${KEY.slice(0, 22)}.${KEY}${KEY.slice(0, 12)}`, 'sendgrid_key'], [`${hex(32)}-us21`, 'mailchimp_key'],
-    [`7301945862:AA${KEY}zz`, 'telegram_bot_token'], [`abcdefgh123456.atlasv1.${KEY}${KEY}`, 'terraform_token'],
+    [`7301945862:AA${KEY}zz`, 'telegram_bot_token'], [`k3f9x2m7q1w8z4.atlasv1.${KEY}${KEY}`, 'terraform_token'],
   ] as const) {
     const out = r.redactText(`value: ${tok} (rotated)`);
     assert.equal(out.text, `value: [REDACTED:${kind}] (rotated)`);
