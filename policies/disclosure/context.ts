@@ -9,7 +9,7 @@ const KEY = 'redact_api_keys';
  * letters; families stay separate so that text full of one keyword does not run every detector at every hit.
  */
 const PASS_AT = { re: 'pass|pwd|pswd', flags: 'i' } as const;
-const SECRET_AT = { re: 'secret|token|key|cred|auth|sess|sig', flags: 'i' } as const;
+export const SECRET_AT = { re: 'secret|token|key|cred|auth|sess|sig|aws|accountkey|sharedaccesskey|[?&]sig=|ocp-apim|azure|api|access|private', flags: 'i' } as const;
 
 /** Words (a name split at _ - . and case changes) that make a name secret-ish, alone or as a word's ending. */
 const PASSWORD_WORDS = ['password', 'passwd', 'passphrase', 'passcode', 'pwd', 'pass', 'pswd'];
@@ -111,12 +111,12 @@ function validator(want: 'password' | 'secret') {
     if (sep === '(' && !quoted) return false; // setPassword(variable)
     if (sep === ',' && (!quoted || close === '')) return false; // ("NAME", "value") only
     if (!quoted && text[end] === '(') return false; // a call
-    if (want === 'secret' && /^[ \t]{1,8}value[ \t]{0,3}=/.test(text.slice(end, end + 16)) && /key$/i.test(m[0].slice(0, 3 + m[1].length))) return false; // <add key="Name" value=…>: a setting's name
     let s = m.index;
     while (s > 0 && m.index - s < 64 && NAME_CHAR.test(text[s - 1])) s--;
     const before = s > 0 ? text[s - 1] : '';
     const name = text.slice(s, m.indices ? m.indices[1][1] : m.index);
-    if (sep === '>' && (before !== '<' || !text.startsWith('</', end))) return false; // <Password>v</Password>
+    // <Password>v</Password>. (Validators look at most one character past the match: a stream has that one when it decides.)
+    if (sep === '>' && (before !== '<' || text[end] !== '<')) return false;
     if (nameClass(name) !== want) return false;
     if (want === 'password') return isKeyedPassword(value, (sep === ':' || sep === 'is') && !quoted);
     return isKeyedSecret(value);

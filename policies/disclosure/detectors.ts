@@ -1,6 +1,6 @@
 // The built-in detector table: what each filter key finds, as linear-time regexes plus validators.
 import type { Trigger } from './prefilter.js';
-import { CONTEXT_DETECTORS } from './context.js';
+import { CONTEXT_DETECTORS, SECRET_AT } from './context.js';
 import { PII_DETECTORS } from './pii.js';
 import { PROVIDER_DETECTORS } from './providers.js';
 import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSsn, isTokenValue } from './validators.js';
@@ -54,7 +54,8 @@ const NB = '[A-Za-z0-9_\\-+/.]', NBW = '[A-Za-z0-9_]';
 const NFP = '[A-Za-z0-9_.~+/:\\\\-]';
 const lit = (notPrev: string, ...l: string[]): Trigger => ({ lit: l, notPrev });
 // Every credential-assignment detector's match starts with one of these words.
-const ASSIGN: Trigger = { re: 'secret|token|api|access|private|auth|credential|pass|pwd|aws|accountkey|sharedaccesskey|[?&]sig=|ocp-apim|azure', flags: 'i' };
+// Shared with the context detectors (one cached scan); the password family has its own trigger.
+const ASSIGN: Trigger = SECRET_AT;
 // A host followed by ":path/" is an SSH remote (git@host:org/repo) or a URL authority, not a mailbox.
 const DOMAIN = r`(?![A-Za-z0-9.-]{1,300}:[A-Za-z0-9_.~-]{0,64}/)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`;
 
