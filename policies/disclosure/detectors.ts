@@ -1,6 +1,9 @@
 // The built-in detector table: what each filter key finds, as linear-time regexes plus validators.
 import type { Trigger } from './prefilter.js';
-import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSecretValue, isSsn, isTokenValue } from './validators.js';
+import { CONTEXT_DETECTORS, SECRET_AT } from './context.js';
+import { PII_DETECTORS } from './pii.js';
+import { PROVIDER_DETECTORS } from './providers.js';
+import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isPlaceholder, isSsn, isTokenValue } from './validators.js';
 
 export interface DetectorSpec {
   kind: string;
@@ -51,17 +54,10 @@ const NB = '[A-Za-z0-9_\\-+/.]', NBW = '[A-Za-z0-9_]';
 const NFP = '[A-Za-z0-9_.~+/:\\\\-]';
 const lit = (notPrev: string, ...l: string[]): Trigger => ({ lit: l, notPrev });
 // Every credential-assignment detector's match starts with one of these words.
-const ASSIGN: Trigger = { re: 'secret|token|api|access|private|auth|credential|pass|pwd|aws|accountkey|sharedaccesskey|[?&]sig=|ocp-apim|azure', flags: 'i' };
+// Shared with the context detectors (one cached scan); the password family has its own trigger.
+const ASSIGN: Trigger = SECRET_AT;
 // A host followed by ":path/" is an SSH remote (git@host:org/repo) or a URL authority, not a mailbox.
 const DOMAIN = r`(?![A-Za-z0-9.-]{1,300}:[A-Za-z0-9_.~-]{0,64}/)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])`;
-
-function assignment(names: string): string {
-  // name ... separator ... value (double-quoted | single-quoted | bare); group 1 = separator.
-  return r`${names}(?:[_-][A-Za-z0-9]{1,20}){0,2}["']?[ \t]{0,3}(=>|:=|=|:|[ \t]is)[ \t]{0,3}(?:"([^"\s]{4,256})"|'([^'\s]{4,256})'|\x60([^\x60\s]{4,256})\x60|([^\s"'\x60,;)}\]<>]{4,256}))`;
-}
-const strictSeparator = (m: RegExpExecArray): boolean => (m[1] === ':' || m[1].endsWith('is')) && m[5] !== undefined;
-const passwordValue = (v: string, m: RegExpExecArray): boolean => isSecretValue(v, strictSeparator(m));
-const secretValue = (v: string, m: RegExpExecArray): boolean => !/^[0-9.]+$/.test(v) && isSecretValue(v, strictSeparator(m));
 
 export const DETECTORS: readonly DetectorSpec[] = [
   {
@@ -107,14 +103,9 @@ export const DETECTORS: readonly DetectorSpec[] = [
     source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@`,
     fast: { literal: '://', groups: [1], prev: '[A-Za-z0-9+.-]', source: r`(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20})://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@` },
   },
-  {
-    kind: 'password', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: passwordValue, at: ASSIGN,
-    source: assignment(r`(?:password|passwd|passphrase|pwd)`),
-  },
-  {
-    kind: 'secret', filter: KEY, priority: 70, flags: 'i', groups: [2, 3, 4, 5], validate: secretValue, at: ASSIGN,
-    source: assignment(r`(?:secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)`),
-  },
+  ...CONTEXT_DETECTORS,
+  ...PROVIDER_DETECTORS,
+  ...PII_DETECTORS,
   { kind: 'card_number', filter: 'redact_pii', priority: 60, validate: isCardNumber, at: { re: '(?<![0-9A-Za-z_.-])[0-9]{4}' }, source: r`(?<![0-9A-Za-z_.-])[0-9]{4}(?:[0-9]{9,15}|(?:[ -][0-9]{4}){2}[ -][0-9]{1,7}|[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9A-Za-z_-])` },
   { kind: 'iban', filter: 'redact_pii', priority: 60, validate: isIban, at: { re: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}' }, source: r`(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])` },
   {

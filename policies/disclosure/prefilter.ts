@@ -15,7 +15,13 @@ export type Trigger =
   | { line: string; nextTab?: boolean };
 
 /** A literal found by searching for its rarest character (`probe`, at `pivot`); literals share probe scans. */
-interface Lit { key: string; text: string; pivot: number; probe: string; near: number; nearCode: number }
+interface Lit { key: string; text: string; pivot: number; probe: string; near: number; nearCode: number; slot: number }
+
+/**
+ * The literals sharing a probe character, bucketed by the character at their `near` offset, so that each probe
+ * occurrence checks only the literals whose neighbour matches (many literals share common probes such as `_`).
+ */
+interface Group { lits: Lit[]; always: Lit[]; offsets: number[]; tables: Array<Array<Lit[] | undefined>> }
 
 export interface CompiledTrigger {
   key: string;
@@ -30,7 +36,7 @@ export interface CompiledTrigger {
 const COMMON = ' etaoinsrhl-dcumfpgwybv,.\n0123456789k"\'xjqz:/=()TSAICE_';
 /** Every literal compiled so far, by text and by probe character. */
 const LITS = new Map<string, Lit>();
-const BY_PROBE = new Map<string, Lit[]>();
+const BY_PROBE = new Map<string, Group>();
 
 /** Table of the ASCII codes in a one-character class source such as `[A-Za-z0-9_]`. */
 export function asciiTable(cls: string, flags = ''): Uint8Array {
@@ -51,10 +57,18 @@ function compileLit(text: string): Lit {
   }
   // A neighbour of the probe, checked before comparing the whole literal.
   const near = pivot + 1 < text.length ? pivot + 1 : pivot - 1;
-  const lit: Lit = { key: `L\0${text}`, text, pivot, probe: text[pivot], near: near - pivot, nearCode: near >= 0 ? text.charCodeAt(near) : -1 };
+  const probe = text[pivot];
+  let g = BY_PROBE.get(probe);
+  if (!g) { g = { lits: [], always: [], offsets: [], tables: [] }; BY_PROBE.set(probe, g); }
+  const lit: Lit = { key: `L\0${text}`, text, pivot, probe, near: near - pivot, nearCode: near >= 0 ? text.charCodeAt(near) : -1, slot: g.lits.length };
   LITS.set(text, lit);
-  const group = BY_PROBE.get(lit.probe);
-  if (group) group.push(lit); else BY_PROBE.set(lit.probe, [lit]);
+  g.lits.push(lit);
+  if (lit.nearCode < 0 || lit.nearCode >= 128) g.always.push(lit);
+  else {
+    let o = g.offsets.indexOf(lit.near);
+    if (o < 0) { o = g.offsets.push(lit.near) - 1; g.tables.push(new Array(128).fill(undefined)); }
+    (g.tables[o][lit.nearCode] ??= []).push(lit);
+  }
   return lit;
 }
 
@@ -89,10 +103,12 @@ export function compileTrigger(t: Trigger, detectorFlags = ''): CompiledTrigger 
 }
 
 /** Per-call cache of position lists, keyed by trigger or literal; valid for one (text, from). */
-export type TriggerCache = Map<string, number[]>;
+export type TriggerCache = Map<string, Positions>;
+/** Ascending positions. */
+export type Positions = number[] | Int32Array;
 
 /** Ascending start positions >= from where `t` fires in `text`. */
-export function candidates(text: string, from: number, t: CompiledTrigger, cache: TriggerCache): number[] {
+export function candidates(text: string, from: number, t: CompiledTrigger, cache: TriggerCache): Positions {
   let out = cache.get(t.key);
   if (out !== undefined) return out;
   if (t.lits) out = litCandidates(text, from, t.lits, cache);
@@ -100,7 +116,12 @@ export function candidates(text: string, from: number, t: CompiledTrigger, cache
   else out = lineCandidates(text, from, t, cache);
   if (t.notPrev) {
     const np = t.notPrev;
-    out = out.filter((p) => { const c = p > 0 ? text.charCodeAt(p - 1) : -1; return c < 0 || c >= 128 || np[c] === 0; });
+    const kept: number[] = [];
+    for (let k = 0; k < out.length; k++) {
+      const p = out[k], c = p > 0 ? text.charCodeAt(p - 1) : -1;
+      if (c < 0 || c >= 128 || np[c] === 0) kept.push(p);
+    }
+    out = kept;
   }
   cache.set(t.key, out);
   return out;
@@ -108,25 +129,29 @@ export function candidates(text: string, from: number, t: CompiledTrigger, cache
 
 /** Positions >= from of `lit`; one scan of its probe character fills the cache for every literal sharing it. */
 function litPositions(text: string, from: number, lit: Lit, cache: TriggerCache): number[] {
-  const out = cache.get(lit.key);
-  if (out !== undefined) return out;
-  const group = BY_PROBE.get(lit.probe)!;
-  const lists = group.map((l) => { const a: number[] = []; cache.set(l.key, a); return a; });
-  const n = group.length;
+  const known = cache.get(lit.key);
+  if (known !== undefined) return known as number[];
+  const g = BY_PROBE.get(lit.probe)!;
+  const lists: number[][] = g.lits.map((l) => { const a: number[] = []; cache.set(l.key, a); return a; });
+  const { always, offsets, tables } = g;
+  const check = (l: Lit, i: number): void => {
+    const s = i - l.pivot;
+    if (s >= from && (l.text.length <= 2 || text.startsWith(l.text, s))) lists[l.slot].push(s);
+  };
   let i = text.indexOf(lit.probe, from);
   while (i >= 0) {
-    for (let g = 0; g < n; g++) {
-      const l = group[g];
-      const s = i - l.pivot;
-      if (s < from || (l.nearCode >= 0 && text.charCodeAt(i + l.near) !== l.nearCode)) continue;
-      if (l.text.length <= 2 || text.startsWith(l.text, s)) lists[g].push(s);
+    for (let a = 0; a < always.length; a++) check(always[a], i);
+    for (let o = 0; o < offsets.length; o++) {
+      const c = text.charCodeAt(i + offsets[o]);
+      const b = c < 128 ? tables[o][c] : undefined;
+      if (b !== undefined) for (let k = 0; k < b.length; k++) check(b[k], i);
     }
     i = text.indexOf(lit.probe, i + 1);
   }
-  return cache.get(lit.key)!;
+  return lists[lit.slot];
 }
 
-function litCandidates(text: string, from: number, lits: Lit[], cache: TriggerCache): number[] {
+function litCandidates(text: string, from: number, lits: Lit[], cache: TriggerCache): Positions {
   if (lits.length === 1) return litPositions(text, from, lits[0], cache);
   let out: number[] = [];
   let lists = 0;
@@ -134,7 +159,8 @@ function litCandidates(text: string, from: number, lits: Lit[], cache: TriggerCa
     const p = litPositions(text, from, l, cache);
     if (p.length) { out = lists ? out.concat(p) : p; lists++; }
   }
-  if (lists > 1) out.sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per step.
+  if (lists > 1) return Int32Array.from(out).sort();
   return out;
 }
 
@@ -151,7 +177,7 @@ function reCandidates(text: string, from: number, re: RegExp): number[] {
 
 /** Line starts >= from (after \n, \r, U+2028, U+2029, and 0), ascending. */
 function lineStarts(text: string, from: number, cache: TriggerCache): number[] {
-  let out = cache.get('lines');
+  let out = cache.get('lines') as number[] | undefined;
   if (out !== undefined) return out;
   out = from === 0 ? [0] : [];
   let unsorted = false;

@@ -113,7 +113,7 @@ export class DetectorSet {
    * The same findings as scanning with the global regex from `from`: every match starts at a
    * candidate, so the leftmost match at or after the cursor is the first candidate where it matches.
    */
-  private findTriggered(d: Builtin, text: string, from: number, starts: number[], out: Finding[]): void {
+  private findTriggered(d: Builtin, text: string, from: number, starts: ArrayLike<number>, out: Finding[]): void {
     const re = d.sticky!;
     let cursor = from;
     for (let k = 0; k < starts.length; k++) {

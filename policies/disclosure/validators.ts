@@ -100,6 +100,7 @@ const SEQUENCES = '0123456789abcdefghijklmnopqrstuvwxyz';
 /** Values that are documentation placeholders rather than secrets ("YOUR_API_KEY", "xxxx", "<token>"). */
 export function isPlaceholder(value: string): boolean {
   if (PLACEHOLDER_WORDS.test(value)) return true;
+  if (/^%[A-Za-z_][A-Za-z0-9_]*%$/.test(value)) return true; // a Windows/NuGet variable: %NAME%
   if (!hasDistinct(value, Math.min(6, Math.ceil(value.length / 3)))) return true;
   if (value.length < 20) return false;
   return hasSequence(value);
