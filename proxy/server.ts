@@ -20,6 +20,7 @@ import { CircuitBreaker } from './upstream/circuit.js';
 import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
+import { closeWebSocket } from './upstream/websocket.js';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -162,6 +163,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           sampleAudit(a);
           opts.onRequest?.(ctx, status);
         },
+        onWebSocketOpen: (ctx) => metrics.websocket.opened(ctx),
         dryRun: opts.dryRun,
         auditWritable: () => live().healthy(),
         extra: ext.stages,
@@ -214,6 +216,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     g.papp.handle(req, res);
   };
   const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
+  // Upgrades (WebSocket; h2c and others are refused there) run the current policy's upgrade stages.
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (shuttingDown) {
+      const body = errorBody('shutting_down');
+      socket.on('error', () => socket.destroy());
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    gen.papp.upgrade(req, socket, head);
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -285,7 +297,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      // Keep-alive sockets between requests, and connections that never sent one, go now.
+      // Open WebSockets end now (their audit line says "shutdown"); keep-alive sockets between requests, and
+      // connections that never sent one, go too.
+      for (const s of sockets) closeWebSocket(s, 'shutdown');
       for (const s of sockets) if (!inflight.get(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();

@@ -53,7 +53,7 @@ const CODE_CLASS: Readonly<Record<string, EventClass>> = Object.freeze({
   unsupported_media_type: 'validation_failures', body_too_large: 'validation_failures', body_timeout: 'validation_failures',
   headers_too_large: 'validation_failures', bad_request: 'validation_failures', input_too_long: 'validation_failures',
   null_bytes: 'validation_failures', invalid_user_id: 'validation_failures', url_not_allowed: 'validation_failures',
-  sensitive_data_blocked: 'validation_failures',
+  sensitive_data_blocked: 'validation_failures', upgrade_not_supported: 'validation_failures',
   rate_limited: 'rate_limit_exceeded', token_budget_exceeded: 'rate_limit_exceeded', temporarily_banned: 'rate_limit_exceeded',
   rate_limit_unavailable: 'rate_limit_exceeded',
 });
