@@ -216,6 +216,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     g.papp.handle(req, res);
   };
   const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
+  // Sockets handed to the 'upgrade' event: the listener's close() does not wait for them, shutdown does.
+  const upgrades = new Set<Socket>();
   // Upgrades (WebSocket; h2c and others are refused there) run the current policy's upgrade stages.
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     if (shuttingDown) {
@@ -224,6 +226,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
+    upgrades.add(socket);
+    socket.once('close', () => upgrades.delete(socket));
     gen.papp.upgrade(req, socket, head);
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
@@ -299,13 +303,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       server.closeIdleConnections();
       // Open WebSockets end now (their audit line says "shutdown"); keep-alive sockets between requests, and
       // connections that never sent one, go too.
-      for (const s of sockets) closeWebSocket(s, 'shutdown');
+      for (const s of upgrades) closeWebSocket(s, 'shutdown');
       for (const s of sockets) if (!inflight.get(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
         for (const s of rawSockets) s.destroy();
       }, grace);
       await closed;
+      // Upgrade sockets (refusals being written, WebSockets closing) write their audit lines on 'close'.
+      for (let i = 0; i < 400 && upgrades.size > 0; i++) {
+        if (i === 200) for (const s of upgrades) s.destroy();
+        await new Promise((r) => setTimeout(r, 5));
+      }
       clearTimeout(timer);
       // Answers cut by the grace timer emit 'close' (and so their audit line) on a later tick: wait for them.
       for (let i = 0; i < 200 && [...inflight.values()].some((n) => n > 0); i++) await new Promise((r) => setTimeout(r, 5));

@@ -19,7 +19,7 @@ export interface RealtimeDouble {
 
 /**
  * What the endpoints do:
- * - `/ws/dm/{token}` and `/v1/realtime`: echo every message; "burst:N" answers N bytes in one message;
+ * - `/ws/...` (`/ws/dm/{token}`...) and `/v1/realtime`: echo every message; "burst:N" answers N bytes in one message;
  *   "close" makes the double close with 1000; "headers" answers the handshake headers it saw as JSON.
  *   `/v1/realtime` picks the subprotocol "realtime" when offered.
  * - `/ws/reject`: answers 403 with a version header and a traceback instead of 101.
@@ -66,7 +66,7 @@ export function attachRealtime(server: http.Server): RealtimeDouble {
       socket.end(`HTTP/1.1 403 Forbidden\r\nServer: uvicorn\r\nX-Powered-By: lollms 9.8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       return;
     }
-    if (path.startsWith('/ws/dm/') || path === '/v1/realtime') {
+    if (path.startsWith('/ws/') || path === '/v1/realtime') {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       return;
     }

@@ -48,7 +48,7 @@ test('the audit line of a connection: one line, 101, bytes each way, duration, w
   await roundTrip(ws, 'abc');
   await roundTrip(ws, 'burst:1000');
   const count = (await wsLines()).length;
-  ws.close();
+  ws.close(4001, 'done here');
   await closed(ws);
   await waitFor(async () => (await wsLines()).length === count + 1, 'one more websocket line');
   const line = (await wsLines()).at(-1)!;
@@ -58,6 +58,9 @@ test('the audit line of a connection: one line, 101, bytes each way, duration, w
   const w = line.lollms_guard.details.websocket;
   assert.equal(w.opened, true);
   assert.equal(w.close_reason, 'client');
+  assert.equal(w.close_code, 4001);
+  assert.equal(w.frames_to_upstream, 2, 'two data frames sent by the client');
+  assert.equal(w.frames_to_client, 2);
   assert.ok(w.bytes_to_client >= 1000 + 3, `to client ${w.bytes_to_client}`);
   assert.ok(w.bytes_to_upstream > 3, `to upstream ${w.bytes_to_upstream}`);
   assert.equal(line.http.request.bytes, w.bytes_to_upstream);
