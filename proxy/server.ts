@@ -1,9 +1,10 @@
 // The running proxy: listener, the current policy app (swapped atomically on reload), shutdown, shared state.
 import http from 'node:http';
 import https from 'node:https';
-import { tlsServerOptions } from './tls.js';
+import { cipherKeyProblem, tlsServerOptions } from './tls.js';
+import { createTlsReloader, type TlsReloadResult } from './tls-reload.js';
 import type { Socket } from 'node:net';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../policies/load.js';
 import type { CompiledPolicy } from '../policies/compiled.js';
@@ -230,6 +231,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     socket.once('close', () => upgrades.delete(socket));
     gen.papp.upgrade(req, socket, head);
   });
+  // Certificate renewals (certbot, cert-manager) apply to new connections without a restart.
+  const reportTls = (r: TlsReloadResult & { trigger: string }): void => {
+    if (r.changed) {
+      say(`lollms-guard: TLS certificate reloaded (${r.trigger}); new connections use it`);
+      gen.audit.event({ action: 'tls_reload', reason: `certificate and key reloaded on ${r.trigger}` });
+    } else if (r.problem) {
+      say(`lollms-guard: ${r.problem}`);
+      gen.audit.event({ action: 'tls_reload_failed', reason: r.problem });
+    }
+  };
+  const tlsReloader = tlsOn ? createTlsReloader(server as unknown as import('node:tls').Server, first.raw.security.tls, { watch: opts.watch !== false && !opts.dryRun, onResult: reportTls }) : undefined;
+  if (tlsOn) {
+    const problem = cipherKeyProblem(first.raw.security.tls, readFileSync(first.raw.security.tls.cert_file));
+    if (problem) say(`lollms-guard: warning: ${problem}`);
+  }
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -298,6 +314,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (shuttingDown) return;
       shuttingDown = true;
       for (const w of watchers) w.close();
+      tlsReloader?.close();
       const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
@@ -327,6 +344,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   async function reload(): Promise<ReloadResult> {
+    // The certificate files are re-read whatever becomes of the policy (SIGHUP after a renewal).
+    const t = tlsReloader?.reload();
+    if (t && (t.changed || t.problem)) reportTls({ ...t, trigger: 'reload' });
     let next: CompiledPolicy;
     try {
       next = loadPolicy(files, env);

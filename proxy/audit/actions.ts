@@ -33,6 +33,8 @@ export const ACTIONS: Readonly<Record<string, ActionDefaults>> = Object.freeze({
   configuration_reload: d('configuration_changes', 'event', ['configuration'], ['change'], 'info', 'success'),
   configuration_reload_failed: d('configuration_changes', 'event', ['configuration'], ['change'], 'error', 'failure'),
   configuration_change: d('configuration_changes', 'event', ['configuration'], ['change'], 'info', 'success'),
+  tls_reload: d('configuration_changes', 'event', ['configuration'], ['change'], 'info', 'success'),
+  tls_reload_failed: d('configuration_changes', 'event', ['configuration'], ['change'], 'error', 'failure'),
   bypass_enabled: d('configuration_changes', 'event', ['configuration'], ['change'], 'warning', 'success'),
   store_outage: d('system', 'event', ['database'], ['error'], 'error', 'failure'),
   store_recovered: d('system', 'event', ['database'], ['info'], 'info', 'success'),
