@@ -7,6 +7,8 @@ import { deny } from './deny.js';
 
 /** Subprotocol entries that carry a key: ours, and the one OpenAI's browser realtime client sends. */
 export const KEY_PROTOCOL_PREFIXES = ['lollms-guard.key.', 'openai-insecure-api-key.'] as const;
+/** A key with characters a subprotocol may not carry, base64url-encoded (as Kubernetes does for bearer tokens). */
+export const B64_KEY_PROTOCOL_PREFIX = 'lollms-guard.b64key.';
 /** The bare entry a browser offers next to its key entry, so the 101 can name a protocol it offered. */
 export const MARKER_PROTOCOL = 'lollms-guard';
 
@@ -33,6 +35,7 @@ export function takeCredentials(req: IncomingMessage, policy: CompiledPolicy): C
       if (p === '') continue;
       const prefix = KEY_PROTOCOL_PREFIXES.find((x) => p.startsWith(x));
       if (prefix) key ??= p.slice(prefix.length);
+      else if (p.startsWith(B64_KEY_PROTOCOL_PREFIX)) key ??= Buffer.from(p.slice(B64_KEY_PROTOCOL_PREFIX.length), 'base64url').toString('utf8');
       else if (p === MARKER_PROTOCOL) marker = true;
       else kept.push(p);
     }

@@ -93,6 +93,9 @@ test('a key in Sec-WebSocket-Protocol (our marker, and OpenAI realtime\'s) is re
   const hs = h.double.realtime.handshakes.at(-1)!;
   assert.equal(hs.headers['sec-websocket-protocol'], undefined);
   ws.close();
+  const b64 = await openWs(`${wsUrl}/ws/dm/${TOKEN}`, ['lollms-guard', `lollms-guard.b64key.${Buffer.from(USER_KEY).toString('base64url')}`]);
+  assert.equal(b64.protocol, 'lollms-guard');
+  b64.close();
   const rt = await openWs(`${wsUrl}/v1/realtime?model=x`, ['realtime', `openai-insecure-api-key.${USER_KEY}`, 'openai-beta.realtime-v1']);
   assert.equal(rt.protocol, 'realtime');
   const hs2 = h.double.realtime.handshakes.at(-1)!;
