@@ -82,6 +82,8 @@ export interface AuditFacts {
   /** Set by the anonymize stage instead of ip. */
   ipHash?: string;
   userId?: string;
+  /** OIDC: the token's issuer (ECS user.domain); not personal, so never pseudonymised. */
+  readonly issuer?: string;
   readonly role?: string;
   readonly requestId?: string;
   readonly traceId?: string;

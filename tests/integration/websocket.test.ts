@@ -22,6 +22,12 @@ after(async () => {
   if (h) await h.close();
 });
 
+/** The catalogue code of a refusal, in whichever error shape the path's family uses. */
+const codeOf = (r: { body: string; headers: Record<string, unknown> }): unknown => {
+  const b = JSON.parse(r.body) as { code?: string; error?: { code?: string } };
+  assert.equal(r.headers['x-error-code'], b.code ?? b.error?.code);
+  return b.code ?? b.error?.code;
+};
 const wsLines = async (): Promise<Array<Record<string, any>>> =>
   (await h.auditLines()).filter((l) => (l.event as { action?: string } | undefined)?.action === 'websocket');
 
@@ -111,14 +117,14 @@ test('refusals before the upgrade are HTTP answers with catalogue codes, and rea
   const before = h.double.realtime.handshakes.length;
   const none = await refusalOf(openWs(`${wsUrl}/ws/dm/${TOKEN}`));
   assert.equal(none.status, 401);
-  assert.equal(JSON.parse(none.body).error.code, 'missing_api_key');
+  assert.equal(codeOf(none), 'missing_api_key');
   const bad = await refusalOf(openWs(`${wsUrl}/ws/dm/${TOKEN}?api_key=wrong-key-0123456789abcdefghijkl`));
   assert.equal(bad.status, 401);
-  assert.equal(JSON.parse(bad.body).error.code, 'invalid_api_key');
+  assert.equal(codeOf(bad), 'invalid_api_key');
   // The user role lists no such path: a route denial, as for a GET.
   const route = await refusalOf(openWs(`${wsUrl}/ws/admin`, [], { headers: { Authorization: `Bearer ${USER_KEY}` } }));
   assert.equal(route.status, 403);
-  assert.equal(JSON.parse(route.body).error.code, 'route_not_allowed');
+  assert.equal(codeOf(route), 'route_not_allowed');
   assert.equal(h.double.realtime.handshakes.length, before);
   const lines = await h.auditLines();
   assert.ok(!JSON.stringify(lines).includes(TOKEN), 'a denied upgrade\'s line shows the path template');
@@ -162,7 +168,7 @@ test('h2c, other upgrade tokens, non-GET and bodied upgrades are refused with up
 test('an upstream that answers the handshake with an error gets our own answer, not its traceback or versions', async () => {
   const r = await refusalOf(openWs(`${wsUrl}/ws/reject`, [], { headers: { Authorization: `Bearer ${USER_KEY}` } }));
   assert.equal(r.status, 403);
-  assert.equal(JSON.parse(r.body).error.code, 'upstream_rejected');
+  assert.equal(codeOf(r), 'upstream_rejected');
   assert.doesNotMatch(r.body, /Traceback|\/home\//);
   assert.equal(r.headers['x-powered-by'], undefined);
   assert.equal(r.headers.server, undefined);
@@ -182,4 +188,16 @@ test('open connections survive a policy reload', async () => {
   assert.equal((await roundTrip(ws, 'after reload')).toString(), 'after reload');
   ws.close();
   await closed(ws);
+});
+
+test('a browser upgrade from a foreign Origin is refused (cross-site WebSocket hijacking); the proxy\'s own origin passes', async () => {
+  const before = h.double.realtime.handshakes.length;
+  const foreign = await refusalOf(openWs(`${wsUrl}/ws/dm/${TOKEN}?api_key=${USER_KEY}`, [], { origin: 'https://evil.example' }));
+  assert.equal(foreign.status, 403);
+  assert.equal(codeOf(foreign), 'cross_site_request');
+  assert.equal(h.double.realtime.handshakes.length, before);
+  const own = await openWs(`${wsUrl}/ws/dm/${TOKEN}?api_key=${USER_KEY}`, [], { origin: h.url });
+  await roundTrip(own, 'same origin');
+  own.close();
+  await closed(own);
 });
