@@ -11,7 +11,7 @@ import { createPathValueGuard, createRequestLinePathGuard } from '../policies/lo
 import type { RequestContext } from './context.js';
 import { createIntake } from './intake.js';
 import { createHealth, type HealthSources } from './health.js';
-import { createBodyReader } from './body.js';
+import { createBodyReader, createDeclaredLengthCheck } from './body.js';
 import { sendError } from './deny.js';
 import { createForward, type UpstreamDeps } from './upstream/forward.js';
 import { createWebSocketForward } from './upstream/websocket.js';
@@ -66,6 +66,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const stages: Array<readonly [string, RequestHandler | null | undefined]> = [
     ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
     ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone, clientIp: deps.dryRun?.clientIp })],
+    ['declared body length (413 before reading)', createDeclaredLengthCheck(p.server)],
     ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
     ['cross-site requests (Origin)', enforcing ? createCrossSite(s.cors, { host: p.server.host, tls: s.tls.enabled }) : null],
     ['LoLLMS paths in the URL and query', enforcing ? createRequestLinePathGuard() : null],

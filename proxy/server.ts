@@ -24,6 +24,8 @@ import { auditSampler } from './metrics/audit.js';
 import { closeWebSocket } from './upstream/websocket.js';
 import { SharedRedis, type PreparedRedis, type SharedClient } from './stores/shared-redis.js';
 import { KeySources, type KeySource } from '../policies/oidc/keys.js';
+import { guardConnections, listenerTimeouts } from './connections.js';
+import proxyaddr from 'proxy-addr';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -147,6 +149,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       get linesWritten() { return live().linesWritten; },
       get errors() { return live().errors; },
       get lost() { return live().lost; },
+      get held() { return live().held; },
       get spooled() { return live().spooled; },
       get warnings() { return live().warnings; },
       close: () => live().close(),
@@ -183,7 +186,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           checks: async () => {
             const checks: Record<string, CheckState> = {
               upstream: breaker.current === 'open' ? 'down' : await probe(),
-              audit: live().healthy() ? 'ok' : 'down',
+              // fail_open keeps serving without its audit: degraded, not down (a probe must not pull the pod).
+              audit: live().healthy() ? 'ok' : policy.raw.logging.security.on_failure === 'fail_open' ? 'degraded' : 'down',
             };
             const store = ext.storeHealthy();
             if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
@@ -219,6 +223,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       env,
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
       previous,
+      say,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
     redis.commit();
@@ -233,10 +238,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const tlsOn = first.raw.security.tls.enabled;
   const listenerOptions = {
     maxHeaderSize: p.max_header_bytes,
-    headersTimeout: p.headers_timeout_seconds * 1000,
-    requestTimeout: (p.headers_timeout_seconds + p.body_timeout_seconds) * 1000,
+    ...listenerTimeouts(p.headers_timeout_seconds, p.body_timeout_seconds),
     noDelay: true,
-    keepAliveTimeout: 5000,
   };
   // Answers in flight per socket: a draining server closes each socket as soon as it has none.
   const inflight = new Map<Socket, number>();
@@ -250,6 +253,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       else inflight.set(sock, n);
       if (n === 0 && shuttingDown) sock.end();
     });
+    guard.request(req, res);
     const g = gen;
     g.papp.handle(req, res);
   };
@@ -264,6 +268,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
+    guard.upgrade(socket);
     upgrades.add(socket);
     socket.once('close', () => upgrades.delete(socket));
     gen.papp.upgrade(req, socket, head);
@@ -283,10 +288,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const problem = cipherKeyProblem(first.raw.security.tls, readFileSync(first.raw.security.tls.cert_file));
     if (problem) say(`lollms-guard: warning: ${problem}`);
   }
+  const trustPeer = proxyaddr.compile(p.trust_proxy.length > 0 ? [...p.trust_proxy] : []);
+  const guard = guardConnections(server, {
+    headersSeconds: p.headers_timeout_seconds,
+    bodySeconds: p.body_timeout_seconds,
+    maxPerAddress: p.max_connections_per_ip,
+    trusted: (ip) => trustPeer(ip, 0),
+    tls: tlsOn,
+    onRefused: (ip, group, count) => gen.audit.event({ action: 'connection_refused', ip, reason: 'server.max_connections_per_ip', code: 'too_many_connections', details: { address_group: group, refused: count } }),
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const code = status === 431 ? 'headers_too_large' : status === 408 ? 'body_timeout' : 'bad_request';
+    // The body has its own timer (connections.ts): a listener timeout is a request head that never completed.
+    const code = status === 431 ? 'headers_too_large' : status === 408 ? 'headers_timeout' : 'bad_request';
     const body = errorBody(code);
     const reason = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${code}\r\nConnection: close\r\n\r\n${body}`);
@@ -427,7 +442,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 }
 
 /** Keys read only when the listener is created: a reload names them instead of applying them. */
-const RESTART_ONLY = ['server.host', 'server.port', 'server.max_header_bytes', 'server.headers_timeout_seconds', 'server.body_timeout_seconds', 'security.tls'] as const;
+const RESTART_ONLY = ['server.host', 'server.port', 'server.max_header_bytes', 'server.headers_timeout_seconds', 'server.body_timeout_seconds', 'server.max_connections_per_ip', 'security.tls'] as const;
 
 function restartOnly(a: CompiledPolicy, b: CompiledPolicy): string[] {
   const get = (p: CompiledPolicy, path: string): string => JSON.stringify(path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], p.raw));

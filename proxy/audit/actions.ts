@@ -27,6 +27,7 @@ export const ACTIONS: Readonly<Record<string, ActionDefaults>> = Object.freeze({
   would_deny: d('authorization', 'event', ['network'], ['allowed', 'info'], 'warning', 'success'),
   validation_failure: d('validation_failures', 'event', ['web', 'network'], ['denied'], 'warning', 'failure'),
   rate_limit_exceeded: d('rate_limit_exceeded', 'event', ['network'], ['denied'], 'warning', 'failure'),
+  connection_refused: d('rate_limit_exceeded', 'event', ['network'], ['denied'], 'warning', 'failure'),
   ban: d('rate_limit_exceeded', 'alert', ['network', 'intrusion_detection'], ['denied'], 'warning', 'failure'),
   redaction: d('redactions', 'event', ['web'], ['info'], 'info', 'success'),
   configuration_start: d('configuration_changes', 'event', ['configuration'], ['info'], 'info', 'success'),
@@ -64,7 +65,8 @@ const CODE_CLASS: Readonly<Record<string, EventClass>> = Object.freeze({
   sensitive_data_blocked: 'validation_failures', path_not_allowed: 'validation_failures', cross_site_request: 'authorization',
   upgrade_not_supported: 'validation_failures',
   rate_limited: 'rate_limit_exceeded', token_budget_exceeded: 'rate_limit_exceeded', temporarily_banned: 'rate_limit_exceeded',
-  rate_limit_unavailable: 'rate_limit_exceeded',
+  rate_limit_unavailable: 'rate_limit_exceeded', too_many_connections: 'rate_limit_exceeded',
+  headers_timeout: 'validation_failures', duplicate_json_key: 'validation_failures', invalid_unicode: 'validation_failures',
 });
 
 export function classOfCode(code: string | undefined): EventClass | undefined {

@@ -10,6 +10,7 @@ import type { CompiledPolicy } from '../../policies/compiled.js';
 import type { RequestContext } from '../context.js';
 import { sendError } from '../deny.js';
 import { encodePath } from '../normalize-path.js';
+import { OVERRIDE_HEADERS, stripMethodParam } from '../method-override.js';
 import { CircuitBreaker } from './circuit.js';
 import { StreamObserver, observeBody } from './observe.js';
 import { PassObserver } from './pass-observe.js';
@@ -308,19 +309,24 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
       ctx.errorCode = 'circuit_open';
       return sendError(res, 'circuit_open', { 'Retry-After': String(breaker.retryAfterSeconds()) });
     }
+    if (ctx.json && Object.hasOwn(ctx.json, '_method')) {
+      delete ctx.json._method; // a framework's method override (proxy/method-override.ts)
+      ctx.forwardBody = undefined;
+    }
     const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
     const h = req.headers;
     const inboundXff = h['x-forwarded-for'];
     const inboundProto = h['x-forwarded-proto'];
     for (const name of connectionTokens(h.connection)) if (!KEEP_REQUEST.has(name)) delete h[name];
     for (const name of DROP_REQUEST) delete h[name];
+    for (const name of OVERRIDE_HEADERS) delete h[name];
     h['x-forwarded-for'] = trusted && typeof inboundXff === 'string' && ctx.peerIp !== ctx.clientIp ? `${inboundXff}, ${ctx.peerIp}` : ctx.clientIp;
     h['x-forwarded-proto'] = trusted && typeof inboundProto === 'string' && ctx.peerIp !== ctx.clientIp ? inboundProto : proto;
     h['accept-encoding'] = 'identity';
     if (bearer) h.authorization = bearer;
     if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') h['content-length'] = String(body.length);
     else delete h['content-length'];
-    req.url = encodePath(ctx.path) + ctx.query;
+    req.url = encodePath(ctx.path) + stripMethodParam(ctx.query);
     ctx.requestBytes = body.length;
     const st: Exchange = { verdict: false, upstreamDone: false, abandoned: false };
     exchanges.set(req, st);
