@@ -1,6 +1,7 @@
 // WebSocket limits and Socket.IO through a real proxy: idle and lifetime closes, no HTTP timeout cuts, Socket.IO both transports, shutdown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
 import { openWs, roundTrip, closed, waitFor, sleep } from '../helpers/ws-client.js';
@@ -113,6 +114,28 @@ test('Socket.IO without a key is refused before anything reaches the upstream', 
     }),
   );
   assert.equal(h.double.realtime.handshakes.length, before);
+});
+
+test('an upgrade on a keep-alive connection that already served a request is not cut by the keep-alive idle timer', async () => {
+  const u = new URL(h.url);
+  const s = net.connect(Number(u.port), u.hostname);
+  s.on('error', () => undefined);
+  let got = Buffer.alloc(0);
+  s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+  await new Promise((r) => s.once('connect', r));
+  s.write(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${USER_KEY}\r\n\r\n`);
+  await waitFor(() => /\r\n\r\n[\s\S]*"object":"list"/.test(got.toString('latin1')), 'the first answer');
+  got = Buffer.alloc(0);
+  s.write(`GET /ws/dm/reuse HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${USER_KEY}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  await waitFor(() => got.toString('latin1').startsWith('HTTP/1.1 101'), 'the 101');
+  got = Buffer.alloc(0);
+  // Past the keep-alive idle time (headers_timeout_seconds = 1) but inside idle_timeout_seconds = 1.5.
+  await sleep(1200);
+  const mask = [1, 2, 3, 4];
+  const payload = Buffer.from('hi').map((b, i) => b ^ mask[i % 4]);
+  s.write(Buffer.concat([Buffer.from([0x81, 0x82, ...mask]), payload]));
+  await waitFor(() => got.equals(Buffer.from([0x81, 0x02, 0x68, 0x69])), 'the echoed frame');
+  s.destroy();
 });
 
 test('shutdown ends open connections and their lines say "shutdown"', async () => {
