@@ -35,7 +35,10 @@ export interface OwnAddress {
  * names when bound to loopback; the local address when bound to all interfaces): never the Host header, which a
  * DNS-rebinding page controls.
  */
-export function createCrossSite(cors: CorsSection, own: OwnAddress): RequestHandler {
+export function createCrossSite(cors: CorsSection, own: OwnAddress, opts: { readonly upgrades?: boolean } = {}): RequestHandler {
+  // A WebSocket upgrade is a GET that opens a two-way channel, and browsers apply no CORS to it: its Origin is
+  // checked like a state-changing request's (cross-site WebSocket hijacking).
+  const safe = opts.upgrades ? new Set<string>() : SAFE;
   const any = cors.origins.includes('*');
   const listed = new Set(cors.origins.map(canonicalOrigin).filter((o): o is string => o !== null));
   const scheme = own.tls ? 'https' : 'http';
@@ -57,7 +60,7 @@ export function createCrossSite(cors: CorsSection, own: OwnAddress): RequestHand
   return function crossSite(req, res, next) {
     const method = req.ctx.method;
     const header = req.headers.origin;
-    if (SAFE.has(method) || header === undefined) return next();
+    if (safe.has(method) || header === undefined) return next();
     const origin = canonicalOrigin(String(header));
     if (origin !== null && (any || listed.has(origin) || ownOrigin(origin, req.socket.localPort, req.socket.localAddress))) return next();
     const entry = catalogue().lookup(req.ctx.path);

@@ -1,17 +1,21 @@
 // The handler for one loaded policy: the pipeline's stages run in order on plain node req/res, then the error mapper.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { CompiledPolicy } from '../policies/compiled.js';
 import { buildPipeline, type Pipeline, type PipelineDeps } from './pipeline.js';
 import { bodyErrors } from './body.js';
 import { sendError } from './deny.js';
+import { takeCredentials } from './upgrade.js';
 
 export interface PolicyApp {
   readonly policy: CompiledPolicy;
   readonly pipeline: Pipeline;
   /** Runs one request through the pipeline. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Runs one Upgrade request (the server's 'upgrade' event) through the upgrade stages. */
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /**
@@ -57,5 +61,21 @@ export function createPolicyApp(policy: CompiledPolicy, deps: PipelineDeps): Pol
       else if (!res.headersSent) sendError(res, 'not_found');
     });
   };
-  return { policy, pipeline, handle };
+  const runUpgrade = chain(pipeline.upgradeStages.map(([, h]) => h));
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const { marker } = takeCredentials(req, policy);
+    Object.assign(req, { upgradeHead: head, wsMarker: marker });
+    // A response bound to the raw socket: every stage answers a refusal as on any request, before any 101.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.once('finish', () => socket.end());
+    Object.defineProperty(req, 'ip', { value: proxyaddr(req, trustFn), configurable: true, writable: true });
+    runUpgrade(req as Request, res as Response, (err?: unknown) => {
+      if (err) bodyErrors(err, req as Request, res as Response, () => {});
+      else if (!res.headersSent) sendError(res, 'not_found');
+    });
+  };
+  return { policy, pipeline, handle, upgrade };
 }

@@ -52,6 +52,8 @@ export interface ConnectionGuardOptions {
 export interface ConnectionGuard {
   /** Call at the start of each request: arms the body timer and stops the idle one. */
   request(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Call when a socket is handed to the 'upgrade' event: a keep-alive idle timer must not cut a WebSocket. */
+  upgrade(sock: Socket): void;
   /** Open connections per address group (for tests and metrics). */
   readonly open: ReadonlyMap<string, number>;
 }
@@ -111,6 +113,9 @@ export function guardConnections(server: http.Server, o: ConnectionGuardOptions)
 
   return {
     open,
+    upgrade(sock) {
+      clearTimeout(idle.get(sock));
+    },
     request(req, res) {
       const sock = req.socket;
       clearTimeout(idle.get(sock));

@@ -69,8 +69,26 @@ export interface RequestContext {
   errorCode?: string;
   /** Set when the client went away before the answer ended. */
   aborted: boolean;
+  /** Set on every upgrade request (proxy/upgrade.ts); `opened` once the upstream's 101 went to the client. */
+  websocket?: WebSocketNote;
   /** Called when the answer is over (finish or close); stages register cleanup / reconciliation here. */
   onDone: Array<(ctx: RequestContext) => void>;
+}
+
+/** What the audit line of a WebSocket connection says besides the request fields. */
+export interface WebSocketNote {
+  opened: boolean;
+  /** Epoch ms of the 101. */
+  openedAt?: number;
+  /** Who or what ended it: client, upstream, idle_timeout, max_lifetime, shutdown, error. */
+  closeReason?: string;
+  /** Status code of the first close frame (1005: it had none). */
+  closeCode?: number;
+  /** Data frames relayed each way. */
+  framesToUpstream?: number;
+  framesToClient?: number;
+  /** The subprotocol the upstream chose (never a credential entry: those are removed before forwarding). */
+  protocol?: string;
 }
 
 declare module 'node:http' {

@@ -66,6 +66,7 @@ export const ERRORS = {
   redaction_failed: { status: 500, type: 'api_error', message: 'The response was cut off because it could not be checked for sensitive data.' },
   request_timeout: { status: 504, type: 'api_error', message: 'The request took longer than this service allows.' },
   audit_unavailable: { status: 503, type: 'api_error', message: 'The service cannot record requests right now. Try again later.' },
+  upgrade_not_supported: { status: 400, type: 'invalid_request_error', message: 'Only WebSocket upgrades are accepted: a GET without a body, with "Upgrade: websocket", on an endpoint this key may open.' },
   shutting_down: { status: 503, type: 'api_error', message: 'The service is shutting down.' },
   internal_error: { status: 500, type: 'api_error', message: 'Internal error.' },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -62,7 +62,7 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
     const finish = (): void => {
       if (done) return;
       done = true;
-      if (!res.writableFinished) ctx.aborted = true;
+      if (!res.writableFinished && !ctx.websocket?.opened) ctx.aborted = true;
       for (const f of ctx.onDone) {
         try {
           f(ctx);
@@ -74,7 +74,8 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
     };
     // server.request_timeout_seconds bounds the whole exchange, a long stream included.
     const limit = setTimeout(() => {
-      if (res.writableEnded) return;
+      // An open WebSocket is bounded by server.websocket.max_lifetime_seconds instead.
+      if (res.writableEnded || ctx.websocket?.opened) return;
       ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'request_timeout', rule: 'server.request_timeout_seconds' });
       ctx.errorCode = 'request_timeout';
       if (res.headersSent) res.destroy();

@@ -14,6 +14,8 @@ import { createHealth, type HealthSources } from './health.js';
 import { createBodyReader, createDeclaredLengthCheck } from './body.js';
 import { sendError } from './deny.js';
 import { createForward, type UpstreamDeps } from './upstream/forward.js';
+import { createWebSocketForward } from './upstream/websocket.js';
+import { compileSecretPaths, createUpgradeCheck, maskedContext } from './upgrade.js';
 
 export interface PipelineDeps {
   readonly auth: AuthDeps;
@@ -21,6 +23,8 @@ export interface PipelineDeps {
   readonly health: HealthSources;
   /** The per-request audit line, once the answer is over. */
   readonly onDone: (ctx: RequestContext, status: number, userAgent: string | undefined) => void;
+  /** A WebSocket connection opened (after the upstream's 101). */
+  readonly onWebSocketOpen?: (ctx: RequestContext) => void;
   /** fail_closed audit: false while the audit cannot be written. */
   readonly auditWritable: () => boolean;
   /** `explain`: the request is decided but not forwarded; the client address may be given. */
@@ -35,6 +39,8 @@ export interface PipelineDeps {
 
 export interface Pipeline {
   readonly stages: ReadonlyArray<readonly [name: string, handler: RequestHandler]>;
+  /** The stages an Upgrade request runs (proxy/upgrade.ts): no body, the WebSocket forward last. */
+  readonly upgradeStages: ReadonlyArray<readonly [name: string, handler: RequestHandler]>;
   close(): void;
 }
 
@@ -78,5 +84,29 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
     ['forward upstream, stream the answer back', deps.dryRun ? dryForward : forward.stage],
   ];
   const active = stages.filter((x): x is readonly [string, RequestHandler] => typeof x[1] === 'function');
-  return { stages: active, close: () => forward.close() };
+
+  // An upgrade is authorised like a GET on its path; its audit line and metrics never show a secret path segment.
+  const mask = compileSecretPaths(p.server.websocket.secret_paths);
+  const ws = createWebSocketForward(policy, { ...deps.upstream, onOpen: (ctx) => deps.onWebSocketOpen?.(maskedContext(ctx, mask)) });
+  const upgradeStages: Array<readonly [string, RequestHandler | null | undefined]> = [
+    ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
+    ['intake', createIntake(policy, { onDone: (ctx, status, ua) => deps.onDone(maskedContext(ctx, mask), status, ua), clientIp: deps.dryRun?.clientIp })],
+    ['upgrade: websocket only', createUpgradeCheck(policy)],
+    ['cross-site upgrades (Origin)', enforcing ? createCrossSite(s.cors, { host: p.server.host, tls: s.tls.enabled }, { upgrades: true }) : null],
+    ['LoLLMS paths in the URL and query', enforcing ? createRequestLinePathGuard() : null],
+    ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
+    ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, { ...deps.auth, tlsIdentities: s.tls.enabled ? s.tls.client.identities : [] }) : null],
+    ['authorization: route', enforcing ? authz.routeStage : null],
+    ['rate limits', enforcing ? deps.extra?.rateLimit : null],
+    ['forward the upgrade, relay frames both ways', deps.dryRun ? dryForward : ws.stage],
+  ];
+  const upgradeActive = upgradeStages.filter((x): x is readonly [string, RequestHandler] => typeof x[1] === 'function');
+  return {
+    stages: active,
+    upgradeStages: upgradeActive,
+    close: () => {
+      forward.close();
+      ws.close();
+    },
+  };
 }

@@ -1,9 +1,10 @@
 // The running proxy: listener, the current policy app (swapped atomically on reload), shutdown, shared state.
 import http from 'node:http';
 import https from 'node:https';
-import { tlsServerOptions } from './tls.js';
+import { cipherKeyProblem, tlsServerOptions } from './tls.js';
+import { createTlsReloader, type TlsReloadResult } from './tls-reload.js';
 import type { Socket } from 'node:net';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../policies/load.js';
 import type { CompiledPolicy } from '../policies/compiled.js';
@@ -20,6 +21,7 @@ import { CircuitBreaker } from './upstream/circuit.js';
 import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
+import { closeWebSocket } from './upstream/websocket.js';
 import { SharedRedis, type PreparedRedis, type SharedClient } from './stores/shared-redis.js';
 import { KeySources, type KeySource } from '../policies/oidc/keys.js';
 import { guardConnections, listenerTimeouts } from './connections.js';
@@ -199,6 +201,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           sampleAudit(a);
           opts.onRequest?.(ctx, status);
         },
+        onWebSocketOpen: (ctx) => metrics.websocket.opened(ctx),
         dryRun: opts.dryRun,
         auditWritable: () => live().healthy(),
         extra: ext.stages,
@@ -273,6 +276,36 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     return trustPeer(ip, 0);
   };
+  // Sockets handed to the 'upgrade' event: the listener's close() does not wait for them, shutdown does.
+  const upgrades = new Set<Socket>();
+  // Upgrades (WebSocket; h2c and others are refused there) run the current policy's upgrade stages.
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (shuttingDown) {
+      const body = errorBody('shutting_down');
+      socket.on('error', () => socket.destroy());
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    guard.upgrade(socket);
+    upgrades.add(socket);
+    socket.once('close', () => upgrades.delete(socket));
+    gen.papp.upgrade(req, socket, head);
+  });
+  // Certificate renewals (certbot, cert-manager) apply to new connections without a restart.
+  const reportTls = (r: TlsReloadResult & { trigger: string }): void => {
+    if (r.changed) {
+      say(`lollms-guard: TLS certificate reloaded (${r.trigger}); new connections use it`);
+      gen.audit.event({ action: 'tls_reload', reason: `certificate and key reloaded on ${r.trigger}` });
+    } else if (r.problem) {
+      say(`lollms-guard: ${r.problem}`);
+      gen.audit.event({ action: 'tls_reload_failed', reason: r.problem });
+    }
+  };
+  const tlsReloader = tlsOn ? createTlsReloader(server as unknown as import('node:tls').Server, first.raw.security.tls, { watch: opts.watch !== false && !opts.dryRun, onResult: reportTls }) : undefined;
+  if (tlsOn) {
+    const problem = cipherKeyProblem(first.raw.security.tls, readFileSync(first.raw.security.tls.cert_file));
+    if (problem) say(`lollms-guard: warning: ${problem}`);
+  }
   const guard = guardConnections(server, {
     headersSeconds: p.headers_timeout_seconds,
     bodySeconds: p.body_timeout_seconds,
@@ -350,16 +383,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (shuttingDown) return;
       shuttingDown = true;
       for (const w of watchers) w.close();
+      tlsReloader?.close();
       const grace = gen.papp.policy.raw.server.shutdown_grace_seconds * 1000;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      // Keep-alive sockets between requests, and connections that never sent one, go now.
+      // Open WebSockets end now (their audit line says "shutdown"); keep-alive sockets between requests, and
+      // connections that never sent one, go too.
+      for (const s of upgrades) closeWebSocket(s, 'shutdown');
       for (const s of sockets) if (!inflight.get(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
         for (const s of rawSockets) s.destroy();
       }, grace);
       await closed;
+      // Upgrade sockets (refusals being written, WebSockets closing) write their audit lines on 'close'.
+      for (let i = 0; i < 400 && upgrades.size > 0; i++) {
+        if (i === 200) for (const s of upgrades) s.destroy();
+        await new Promise((r) => setTimeout(r, 5));
+      }
       clearTimeout(timer);
       // Answers cut by the grace timer emit 'close' (and so their audit line) on a later tick: wait for them.
       for (let i = 0; i < 200 && [...inflight.values()].some((n) => n > 0); i++) await new Promise((r) => setTimeout(r, 5));
@@ -374,6 +415,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   async function reload(): Promise<ReloadResult> {
+    // The certificate files are re-read whatever becomes of the policy (SIGHUP after a renewal).
+    const t = tlsReloader?.reload();
+    if (t && (t.changed || t.problem)) reportTls({ ...t, trigger: 'reload' });
     let next: CompiledPolicy;
     try {
       next = loadPolicy(files, env);

@@ -91,7 +91,7 @@ export function requestFacts(ctx: RequestContext, res: RequestEnd, time = new Da
     ? [...new Set(res.headerNames.map((h) => String(h).toLowerCase()).filter((h) => headerName.test(h)))].sort().slice(0, 100)
     : undefined;
   return {
-    kind: 'request', time, action: 'http_request', eventKind: 'event', category: ['web', 'network'], type, outcome, severity,
+    kind: 'request', time, action: ctx.websocket ? 'websocket' : 'http_request', eventKind: 'event', category: ['web', 'network'], type, outcome, severity,
     eventClass: 'requests', verdict,
     reason: clip(reason, 512),
     durationNs: Number(endNs - ctx.startNs),
@@ -112,6 +112,27 @@ export function requestFacts(ctx: RequestContext, res: RequestEnd, time = new Da
     upstreamStatus: ctx.upstreamStatus, upstreamTtfbMs: ctx.upstreamTtfbMs,
     code: clip(ctx.errorCode),
     headerNames: names,
+    details: ctx.websocket ? websocketDetails(ctx, endNs) : undefined,
+  };
+}
+
+/** A WebSocket connection's line: when it opened, why it closed, bytes each way (frames, after the 101). */
+function websocketDetails(ctx: RequestContext, endNs: bigint): Record<string, unknown> {
+  const w = ctx.websocket!;
+  if (!w.opened) return { websocket: { opened: false } };
+  return {
+    websocket: {
+      opened: true,
+      opened_at: w.openedAt !== undefined ? new Date(w.openedAt).toISOString() : undefined,
+      close_reason: clip(w.closeReason, 32),
+      close_code: w.closeCode,
+      frames_to_upstream: w.framesToUpstream,
+      frames_to_client: w.framesToClient,
+      protocol: clip(w.protocol, 64),
+      bytes_to_upstream: ctx.requestBytes,
+      bytes_to_client: ctx.responseBytes,
+      duration_ms: Math.round(Number(endNs - ctx.startNs) / 1e6),
+    },
   };
 }
 

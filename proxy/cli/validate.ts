@@ -1,5 +1,8 @@
 // `lollms-guard validate FILE [FILE ...]`: loads policy files as `serve` would and prints every problem.
+import { readFileSync } from 'node:fs';
 import { loadPolicy, formatProblem, PolicyError } from '../../policies/load.js';
+import type { CompiledPolicy } from '../../policies/compiled.js';
+import { cipherKeyProblem } from '../tls.js';
 
 /** The streams a CLI command talks to; tests pass their own. */
 export interface CliIo {
@@ -46,6 +49,8 @@ export async function run(argv: string[], io: CliIo = defaultIo()): Promise<numb
   try {
     const policy = loadPolicy(files, useEnv ? (io.env ?? process.env) : {});
     for (const w of policy.warnings) io.stderr.write(`warning: ${w}\n`);
+    const tlsWarning = tlsCheck(policy);
+    if (tlsWarning) io.stderr.write(`warning: ${tlsWarning}\n`);
     io.stdout.write(`OK: ${files.length} file(s) valid\n`);
     return 0;
   } catch (e) {
@@ -55,4 +60,20 @@ export async function run(argv: string[], io: CliIo = defaultIo()): Promise<numb
     io.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; policy not valid\n`);
     return 1;
   }
+}
+
+/** TLS 1.2 suites that cannot use the certificate's key (read from cert_file when TLS is on), with its position. */
+function tlsCheck(policy: CompiledPolicy): string | undefined {
+  const s = policy.raw.security.tls;
+  if (!s.enabled) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(s.cert_file);
+  } catch (e) {
+    return `security.tls.cert_file "${s.cert_file}" cannot be read here (${(e as NodeJS.ErrnoException).code ?? 'error'}): the cipher suites were not checked against it, and serve will refuse to start without it`;
+  }
+  const problem = cipherKeyProblem(s, pem);
+  if (!problem) return undefined;
+  const o = policy.origins.get('security.tls.ciphers.tls12');
+  return o?.file ? `${o.file}:${o.line ?? 0}:${o.col ?? 0} ${problem}` : problem;
 }

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RequestContext } from '../context.js';
 import { verdictOf } from '../audit/facts.js';
 import { codeLabel, methodLabel, routeLabel, statusLabel, wordLabel } from './labels.js';
+import { createWebSocketMetrics, type WebSocketMetrics } from './websocket.js';
 
 export { routeLabel, KNOWN_ROUTES } from './labels.js';
 
@@ -14,6 +15,8 @@ export type AuditLineState = 'written' | 'spooled' | 'dropped';
 
 export interface Metrics {
   readonly registry: Registry;
+  /** WebSocket connections (opened here; closed through request()). */
+  readonly websocket: WebSocketMetrics;
   /**
    * Once per request when the answer ends (finish or client gone). Records requests_total, request_duration_seconds,
    * denials_total, and from the context also tokens_total (ctx.usage), redactions_total (ctx.redactions) and
@@ -89,8 +92,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     policyInfo.set({ hash: String(hash).slice(0, 64) }, 1);
   };
 
+  const websocket = createWebSocketMetrics(registry, PREFIX);
   const m: Metrics = {
     registry,
+    websocket,
     request(ctx, status) {
       const route = routeLabel(ctx.path);
       const verdict = verdictOf(ctx.decisions, ctx.errorCode);
@@ -111,6 +116,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         if (positive(u.output)) tokens.inc({ kind: 'output' }, positive(u.output));
       }
       for (const r of ctx.redactions ?? []) m.redaction(r.kind, r.direction, r.count);
+      if (ctx.websocket?.opened) websocket.closed(ctx);
     },
     upstreamTtfb(seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) ttfb.observe(seconds);

@@ -30,6 +30,9 @@ export const KNOWN_ROUTES: ReadonlySet<string> = new Set([
   '/get_generation_status',
   '/stop_gen',
   '/version',
+  // WebSocket endpoints (Socket.IO of the legacy web UI; new lollms' direct messages, by template)
+  '/socket.io',
+  '/ws/dm/{token}',
   // the proxy's own
   '/health',
 ]);

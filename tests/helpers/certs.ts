@@ -39,3 +39,21 @@ export function makeCerts(): TestCerts {
   void readFileSync;
   return { dir, ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key'), clientFingerprint: fp };
 }
+
+export interface ServerCert {
+  readonly cert: string;
+  readonly key: string;
+  /** SHA-256 fingerprint as Node's getPeerCertificate().fingerprint256 prints it. */
+  readonly fingerprint: string;
+}
+
+/** Another server certificate for 127.0.0.1 from the same CA: EC P-256 or RSA 2048, in its own files. */
+export function makeServerCert(c: TestCerts, name: string, kind: 'ec' | 'rsa' = 'ec'): ServerCert {
+  const f = (n: string): string => join(c.dir, `${name}.${n}`);
+  const run = (...args: string[]): string => execFileSync('openssl', args, { cwd: c.dir, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const keyArgs = kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+  run('req', ...keyArgs, '-nodes', '-keyout', f('key'), '-out', f('csr'), '-subj', `/CN=127.0.0.1/O=${name}`);
+  run('x509', '-req', '-in', f('csr'), '-CA', c.ca, '-CAkey', join(c.dir, 'ca.key'), '-CAcreateserial', '-out', f('crt'), '-days', '2', '-extfile', join(c.dir, 'server.ext'));
+  const fp = run('x509', '-in', f('crt'), '-noout', '-fingerprint', '-sha256').trim().split('=')[1];
+  return { cert: f('crt'), key: f('key'), fingerprint: fp };
+}

@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { managementReply } from './lollms-double-management.js';
+import { attachRealtime, type RealtimeDouble } from './realtime-double.js';
 
 export type ChatStreamMode = 'ndjson' | 'sse';
 export interface DoubleOptions {
@@ -30,6 +31,8 @@ export interface LollmsDouble {
   setChatStream(mode: ChatStreamMode): void;
   openConnections(): number;
   readonly abortedRequests: number;
+  /** WebSocket / Socket.IO endpoints (tests/helpers/realtime-double.ts). */
+  readonly realtime: RealtimeDouble;
   close(): Promise<void>;
 }
 
@@ -339,6 +342,9 @@ export async function startLollmsDouble(opts: DoubleOptions = {}): Promise<Lollm
     s.on('close', () => sockets.delete(s));
   });
   server.on('clientError', (_err, s) => s.destroy());
+  // --- WebSocket and Socket.IO endpoints: a block of their own (tests/helpers/realtime-double.ts) ---
+  const realtime = attachRealtime(server);
+  // --- end of the WebSocket block ---
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => { server.off('error', reject); resolve(); });
@@ -356,7 +362,9 @@ export async function startLollmsDouble(opts: DoubleOptions = {}): Promise<Lollm
     setChatStream: (mode) => { chatStream = mode; },
     openConnections: () => sockets.size,
     get abortedRequests() { return aborted; },
+    realtime,
     close: async () => {
+      await realtime.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,0 +1,113 @@
+// Upgrade requests: the key from a query parameter or Sec-WebSocket-Protocol, the upgrade check, and secret path masks.
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
+import type { CompiledPolicy } from '../policies/compiled.js';
+import type { RequestContext } from './context.js';
+import { deny } from './deny.js';
+
+/** Subprotocol entries that carry a key: ours, and the one OpenAI's browser realtime client sends. */
+export const KEY_PROTOCOL_PREFIXES = ['lollms-guard.key.', 'openai-insecure-api-key.'] as const;
+/** A key with characters a subprotocol may not carry, base64url-encoded (as Kubernetes does for bearer tokens). */
+export const B64_KEY_PROTOCOL_PREFIX = 'lollms-guard.b64key.';
+/** The bare entry a browser offers next to its key entry, so the 101 can name a protocol it offered. */
+export const MARKER_PROTOCOL = 'lollms-guard';
+
+export interface Credentials {
+  /** The client offered the bare marker protocol. */
+  readonly marker: boolean;
+}
+
+/**
+ * Moves a key given in the query (`query_key_param`) or in Sec-WebSocket-Protocol into the header the
+ * authentication stage reads, and removes it from the URL and the protocol list, so neither the upstream nor
+ * the audit line (which never logs queries anyway) sees it. A key in a header wins over both.
+ */
+export function takeCredentials(req: IncomingMessage, policy: CompiledPolicy): Credentials {
+  const param = policy.raw.server.websocket.query_key_param;
+  const h = req.headers;
+  let key: string | undefined;
+  let marker = false;
+  const proto = h['sec-websocket-protocol'];
+  if (proto !== undefined) {
+    const kept: string[] = [];
+    for (const raw of (Array.isArray(proto) ? proto.join(',') : proto).split(',')) {
+      const p = raw.trim();
+      if (p === '') continue;
+      const prefix = KEY_PROTOCOL_PREFIXES.find((x) => p.startsWith(x));
+      if (prefix) key ??= p.slice(prefix.length);
+      else if (p.startsWith(B64_KEY_PROTOCOL_PREFIX)) key ??= Buffer.from(p.slice(B64_KEY_PROTOCOL_PREFIX.length), 'base64url').toString('utf8');
+      else if (p === MARKER_PROTOCOL) marker = true;
+      else kept.push(p);
+    }
+    if (kept.length > 0) h['sec-websocket-protocol'] = kept.join(', ');
+    else delete h['sec-websocket-protocol'];
+  }
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (param !== '' && q >= 0) {
+    const kept: string[] = [];
+    // Pairs are kept byte for byte (URLSearchParams would re-encode them); only the key's name is decoded.
+    for (const pair of url.slice(q + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      if (decodeQuery(name) === param) {
+        key ??= decodeQuery(eq < 0 ? '' : pair.slice(eq + 1));
+        continue;
+      }
+      kept.push(pair);
+    }
+    req.url = url.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '');
+  }
+  if (key !== undefined && key !== '' && h.authorization === undefined && h['x-api-key'] === undefined) {
+    const headers = policy.raw.security.authentication.api_key_headers.map((x) => x.toLowerCase());
+    if (headers.includes('authorization')) h.authorization = `Bearer ${key}`;
+    else if (headers.includes('x-api-key')) h['x-api-key'] = key;
+  }
+  return { marker };
+}
+
+function decodeQuery(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/** First stage after intake for upgrades: only a bodiless GET asking for "websocket", and only when enabled. */
+export function createUpgradeCheck(policy: CompiledPolicy): RequestHandler {
+  const enabled = policy.raw.server.websocket.enabled;
+  return function upgradeCheck(req, res, next) {
+    const ctx = req.ctx;
+    ctx.websocket = { opened: false };
+    const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
+    const cl = req.headers['content-length'];
+    // A body on an upgrade would reach the upstream's HTTP parser as a second request: never forward one.
+    const body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    const why = !enabled ? 'server.websocket.enabled = false'
+      : token !== 'websocket' ? 'only "Upgrade: websocket" is accepted'
+      : req.method !== 'GET' ? 'a WebSocket upgrade is a GET'
+      : body ? 'an upgrade request has no body' : undefined;
+    if (why === undefined) return next();
+    deny(req, res, 'upgrade_not_supported', { stage: 'upgrade', rule: enabled ? 'upgrade token' : 'server.websocket.enabled', reason: why, always: true });
+  };
+}
+
+/** Compiled `secret_paths`: the template a path matches, or the path itself. */
+export function compileSecretPaths(templates: readonly string[]): (path: string) => string {
+  const compiled = templates.map((t) => {
+    const parts = t.split('/').map((seg) => (/^\{[^/{}]*\}$/.test(seg) ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    return { re: new RegExp(`^${parts.join('/')}/?$`), template: t };
+  });
+  return (path) => compiled.find((c) => c.re.test(path))?.template ?? path;
+}
+
+/** The context as the audit and the metrics see it: a secret path shows as its template. */
+export function maskedContext(ctx: RequestContext, mask: (path: string) => string): RequestContext {
+  const shown = mask(ctx.path);
+  if (shown === ctx.path) return ctx;
+  // Reasons may quote the path ("GET /ws/dm/... not listed"): they show the template too.
+  const hide = (s: string | undefined): string | undefined => (s === undefined ? s : s.split(ctx.path).join(shown));
+  const decisions = ctx.decisions.map((d) => ({ ...d, reason: hide(d.reason), rule: hide(d.rule) }));
+  return { ...ctx, path: shown, decisions };
+}
