@@ -1,6 +1,7 @@
 // The Redis the store tests use: LOLLMS_GUARD_TEST_REDIS_URL (a URL, or "throwaway"), else 127.0.0.1:6379, else a throwaway redis-server of this process.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './net.js';
 
 const FIX = 'Redis is not listening on 127.0.0.1:6379 and redis-server is not installed. '
   + 'Install it (Debian: apt-get install -y redis-server) or set LOLLMS_GUARD_TEST_REDIS_URL=redis://host:port.';
@@ -15,14 +16,6 @@ function pings(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
     s.once('connect', () => s.write('PING\r\n'));
     s.once('data', (d) => done(d.toString('latin1').startsWith('+PONG')));
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** Starts a private redis-server (ended by PID when this process exits) and waits for it to answer. */
