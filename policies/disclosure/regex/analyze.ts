@@ -1,4 +1,5 @@
 // Static facts about a parsed pattern: lengths, re-emitted source and the hold-back ("could still become a match") regex.
+import { caseVariants } from './fold.js';
 import { complement, foldCase, normalize, type Node } from './parse.js';
 
 /** Source of `node`; capture groups stay capturing only when `keepCaptures`. */
@@ -160,7 +161,8 @@ export function requiredLiteral(node: Node, caseInsensitive: boolean): Anchor | 
     while (j < items.length && singleCode(items[j]) !== null) j++;
     if (j > i) {
       const lit = items.slice(i, j).map((n) => String.fromCharCode(singleCode(n)!)).join('');
-      if (!(caseInsensitive && /[A-Za-z]/.test(lit))) {
+      // The finder compares code units exactly: under (?i) a literal with any cased letter cannot anchor.
+      if (!(caseInsensitive && [...lit].some((ch) => caseVariants(ch.charCodeAt(0)).length > 0))) {
         const score = lit.length * 4 - (/^[\s.,\-_:/]$/.test(lit) ? 3 : 0);
         if (!best || score > best.score) best = { from: i, to: j, score };
       }
