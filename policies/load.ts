@@ -1,4 +1,5 @@
 // Loads policy files: TOML -> overlay merge -> env overrides -> schema + semantic checks -> frozen CompiledPolicy.
+import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
@@ -55,8 +56,13 @@ let compiled: { schema: PlainObject; validate: ValidateFunction } | null = null;
 function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } {
   if (compiled) return compiled;
   const url = [SCHEMA_URL, new URL('../config/policy.schema.json', import.meta.url)].find((u) => existsSync(u)) ?? SCHEMA_URL;
-  const schema = JSON.parse(readFileSync(url, 'utf8')) as PlainObject;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  const file = fileURLToPath(url);
+  let schema: PlainObject;
+  try { schema = JSON.parse(readFileSync(url, 'utf8')) as PlainObject; } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
+    throw new PolicyError([{ file, line: 0, col: 0, path: '', message: `cannot read the policy schema (${why}); it ships with lollms-guard as config/policy.schema.json: restore it (git checkout config/policy.schema.json, or reinstall)` }]);
+  }
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
   addFormatsModule.default(ajv);
   ajv.addFormat('date-or-datetime', {
     type: 'string',

@@ -6,8 +6,9 @@ import { Redis } from 'ioredis';
 import { MemoryStore } from '../../proxy/stores/memory.js';
 import { RedisStore } from '../../proxy/stores/redis.js';
 import type { HitResult, LimitHit, LimitRule, Penalty, RateStore } from '../../proxy/stores/types.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = process.env.LOLLMS_GUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const REDIS_URL = TEST_REDIS_URL;
 const T0 = 1_700_000_000_000; // a multiple of 1000: window-aligned
 
 interface Fixture { store: RateStore; clock: { t: number }; p: string }

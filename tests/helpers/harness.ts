@@ -120,13 +120,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     policyFile,
     async auditLines() {
       const file = join(dir, 'audit.log');
-      // Lines are written asynchronously: wait until the file stops growing.
+      // Lines are written asynchronously (batched): wait until the file has not grown for three looks
+      // in a row, so a loaded machine does not make a test read the file between two batches.
       let last = -1;
-      for (let i = 0; i < 50; i++) {
+      let still = 0;
+      for (let i = 0; i < 100 && still < 3; i++) {
         const size = existsSync(file) ? readFileSync(file).length : 0;
-        if (size === last && size > 0) break;
+        still = size === last && size > 0 ? still + 1 : 0;
         last = size;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 40));
       }
       if (!existsSync(file)) return [];
       return readFileSync(file, 'utf8')

@@ -1,4 +1,4 @@
-// Locates the repository root and shared/ from compiled tests (dist/tests/...) or sources.
+// Locates the repository root and the project's own complete example policy from compiled tests (dist/tests/...) or sources.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,5 +13,5 @@ function findRoot(): string {
 }
 
 export const REPO_ROOT = findRoot();
-export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
-export const REFERENCE_POLICY = join(SHARED_DIR, 'reference-policy.toml');
+/** The complete example policy: sets every schema key (checked by tests/unit/schema-descriptions.test.ts). */
+export const REFERENCE_POLICY = join(REPO_ROOT, 'config', 'reference.toml');

@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startHarness, basePolicy, auth, USER_KEY } from '../helpers/harness.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS = process.env.LOLLMS_GUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const REDIS = TEST_REDIS_URL;
 
 test('three failures spread over two instances on one Redis lock the client out of both', async () => {
   const prefix = `lgtest:${randomBytes(4).toString('hex')}:`;

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { section, startStageHarness, type SectionOverrides } from '../unit/rate-limit-harness.test.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = process.env.LOLLMS_GUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const REDIS_URL = TEST_REDIS_URL;
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SELF), '..', '..', '..');
 

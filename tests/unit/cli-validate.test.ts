@@ -14,8 +14,7 @@ import { loadPolicy } from '../../policies/load.js';
 
 const ROOT = [join(dirname(fileURLToPath(import.meta.url)), '../../..'), process.cwd()]
   .find((d) => existsSync(join(d, 'config/policy.schema.json'))) ?? process.cwd();
-const REFERENCE = [join(ROOT, '../shared/reference-policy.toml'), join(process.cwd(), '../shared/reference-policy.toml')]
-  .find((f) => existsSync(f)) ?? join(ROOT, '../shared/reference-policy.toml');
+const REFERENCE = join(ROOT, 'config/reference.toml');
 const fx = (name: string): string => join(ROOT, 'tests/fixtures/policies', name);
 
 class Capture extends Writable {
@@ -129,4 +128,25 @@ test('keys run() dispatches on the command name', async () => {
   assert.match((await call(keys, ['gen-key'])).out, /^lg_/);
   assert.match((await call(keys, ['hash-key'], 'x'.repeat(40))).out, /^[0-9a-f]{64}\n$/);
   assert.equal((await call(keys, ['nope'])).code, 2);
+});
+
+test('validate and serve: a missing policy file or schema file is one clear line naming the path, never a stack', async () => {
+  const { cpSync, symlinkSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const missing = await call(validate, [join(tmpdir(), 'no-such-policy.toml')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no-such-policy\.toml: cannot read policy file \(ENOENT\); check the path/);
+  // An installation whose config/policy.schema.json is gone: a copy of the build beside the real modules.
+  const inst = mkdtempSync(join(tmpdir(), 'no-schema-'));
+  cpSync(join(ROOT, 'dist'), join(inst, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'bin'), join(inst, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(inst, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(inst, 'node_modules'));
+  for (const args of [['validate', REFERENCE], ['serve', '--policy', REFERENCE]]) {
+    const r = spawnSync(process.execPath, [join(inst, 'bin/lollms-guard.js'), ...args], { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${join(inst, 'config/policy.schema.json')}: cannot read the policy schema (ENOENT)`), r.stderr);
+    assert.match(r.stderr, /restore it/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
 });

@@ -13,8 +13,7 @@ import type { CompiledPolicy } from '../../policies/compiled.js';
 /** Repo root: dist/tests/unit is three levels below it. */
 const ROOT = [join(dirname(fileURLToPath(import.meta.url)), '../../..'), process.cwd()]
   .find((d) => existsSync(join(d, 'config/policy.schema.json'))) ?? process.cwd();
-const REFERENCE = [join(ROOT, '../shared/reference-policy.toml'), join(process.cwd(), '../shared/reference-policy.toml')]
-  .find((f) => existsSync(f)) ?? join(ROOT, '../shared/reference-policy.toml');
+const REFERENCE = join(ROOT, 'config/reference.toml');
 const fx = (name: string): string => join(ROOT, 'tests/fixtures/policies', name);
 const tmp = mkdtempSync(join(tmpdir(), 'policy-load-'));
 let n = 0;
@@ -45,9 +44,14 @@ test('the reference policy validates unchanged, with dates as strings and positi
   assert.equal(keys[0].created, '2026-11-01');
   assert.equal(keys[1].expires, '2027-05-01T00:00:00.000Z');
   assert.equal(p.raw.security.headers.values['X-Frame-Options'], 'DENY');
-  assert.deepEqual(p.origins.get('security.rate_limiting.global.burst'), { source: 'file', file: REFERENCE, line: 108, col: 1 });
-  assert.deepEqual(p.origins.get('security.authentication.keys.1.expires'), { source: 'file', file: REFERENCE, line: 65, col: 1 });
-  assert.deepEqual(p.origins.get('security.information_disclosure.filters.redact_pii'), { source: 'default' });
+  const text = readFileSync(REFERENCE, 'utf8').split('\n');
+  /** 1-based line of the first line at or after `after` that starts with `start`. */
+  const lineOf = (start: string, after = 0): number => text.findIndex((l, i) => i >= after && l.startsWith(start)) + 1;
+  assert.deepEqual(p.origins.get('security.rate_limiting.global.burst'), { source: 'file', file: REFERENCE, line: lineOf('burst = ', lineOf('[security.rate_limiting.global]')), col: 1 });
+  assert.deepEqual(p.origins.get('security.authentication.keys.1.expires'), { source: 'file', file: REFERENCE, line: lineOf('expires = '), col: 1 });
+  // The example sets every key; only entries of a list or map may leave to a default a key that another entry sets.
+  assert.deepEqual([...p.origins].filter(([, o]) => o.source !== 'file').map(([k]) => k),
+    ['security.authentication.keys.0.disabled', 'security.authorization.roles.admin.deny']);
   assert.ok(Object.isFrozen(p.raw) && Object.isFrozen(p.raw.security.authentication.keys[0]));
   assert.throws(() => { (p.raw.server as { port: number }).port = 1; }, TypeError);
 });

@@ -1,12 +1,13 @@
-// Rate limiting on the real Redis (127.0.0.1:6379): stages, shared bans, DB number, server clock, dead-store modes.
+// Rate limiting on a real Redis (127.0.0.1:6379, or a throwaway server: tests/helpers/redis.ts): stages, shared bans, DB number, server clock, dead-store modes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { errorCode, section, startStageHarness, statuses, type SectionOverrides, type StageHarness } from './rate-limit-harness.test.js';
+import { TEST_REDIS_BASE } from '../helpers/redis.js';
 
-const BASE = process.env.LOLLMS_GUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BASE = TEST_REDIS_BASE;
 const T0 = 1_699_999_980_000;
 const prefixes: Array<[db: number, prefix: string]> = [];
 
