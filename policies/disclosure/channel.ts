@@ -35,6 +35,10 @@ export class TextChannel {
   private readonly spans: number[][];
   private readonly nfas: NfaScanner[];
   private readonly matches: Match[] = [];
+  /** Input characters dropped while swallowing the tail of an over-long token. */
+  private swallowed = 0;
+  /** Redacted spans sent so far, in input offsets, as [start, end, marker] (for token logprobs); the owner trims it. */
+  readonly redacted: Array<[number, number, string]> = [];
 
   constructor(private readonly set: DetectorSet, private readonly sink: KindSink) {
     this.nfas = set.customs.map((c) => new NfaScanner(c.prog, CUSTOM_MATCH_CAP));
@@ -45,12 +49,16 @@ export class TextChannel {
   /** Characters currently held back. */
   get held(): number { return this.bufStart + this.buf.length - this.sent; }
 
+  /** How many input characters are decided (sent or swallowed). */
+  get decided(): number { return this.sent + this.swallowed; }
+
   /** Adds text; returns the redacted text that is safe to send now. */
   push(text: string): string {
     if (text.length === 0) return '';
     if (this.swallowing) {
       TOKEN_CONTINUATION.lastIndex = 0;
       const k = TOKEN_CONTINUATION.exec(text)![0].length;
+      this.swallowed += k;
       text = text.slice(k);
       if (text.length === 0) return '';
       this.swallowing = false;
@@ -149,7 +157,11 @@ export class TextChannel {
   private emit(text: string, from: number, cut: number, findings: Finding[]): string {
     const kinds = new Map<string, number>();
     const out = this.set.apply(text, from, cut, findings, kinds);
-    if (kinds.size) this.sink(kinds);
+    if (kinds.size) {
+      this.sink(kinds);
+      const shift = this.bufStart + this.swallowed;
+      for (const f of findings) this.redacted.push([f.start + shift, f.end + shift, this.set.marker(f.kind)]);
+    }
     return out;
   }
 
