@@ -25,6 +25,7 @@ function benchSection(store: 'memory' | 'redis', prefix: string): RateLimitingSe
     per_endpoint: { default_rate: big, default_burst: big, window_seconds: 60 },
     endpoints: [{ path: '/v1/chat/*', rate: big, burst: big }],
     tokens: { per_user_per_minute: 0 },
+    redis: { mode: 'standalone', sentinels: [], master_name: 'mymaster', nodes: [], password_env: '', tls_ca_file: '', key_prefix: '' },
     penalties: { first_violation: 'throttle', repeated_violations: 'temporary_ban', violations_before_ban: 10, ban_duration_minutes: 60 },
   };
 }

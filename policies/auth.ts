@@ -1,10 +1,11 @@
-// Authentication stage: API key from Authorization/X-API-Key, sha256 map lookup, expiry, staleness, IP lockout.
+// Authentication stage: OIDC access token (policies/oidc/) or API key from Authorization/X-API-Key, sha256 lookup, expiry, staleness, IP lockout.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { AuthenticationSection, AuthorizationSection } from './compiled.js';
 import type { Principal } from '../proxy/context.js';
 import { deny } from '../proxy/deny.js';
 import type { Lockouts } from './lockout.js';
+import { createTokenAuthentication, type OidcDeps, type TokenAuthEvent } from './oidc/stage.js';
 
 export interface ExtraKey {
   readonly id: string;
@@ -19,6 +20,9 @@ export interface AuthEvent {
   readonly keyId?: string;
   readonly reason: string;
   readonly retryAfterSeconds?: number;
+  /** Access tokens: the refusal's code and the token's issuer. */
+  readonly code?: TokenAuthEvent['code'];
+  readonly issuer?: string;
 }
 
 export interface AuthDeps {
@@ -29,6 +33,8 @@ export interface AuthDeps {
   readonly now?: () => number;
   /** Client certificates that stand for a key (verified by the TLS layer against ca_file). */
   readonly tlsIdentities?: ReadonlyArray<{ id: string; fingerprint_sha256?: string; subject?: string; role?: string }>;
+  /** OIDC access tokens (`security.authentication.oidc`): key sources and env (policies/oidc/). */
+  readonly oidc?: OidcDeps;
 }
 
 interface KeyRecord {
@@ -81,6 +87,7 @@ export function createAuthentication(
   const lockWindowMs = section.lockout_duration_minutes * 60_000;
   const staleReported = new Map<string, number>();
   const anonymous: Principal = Object.freeze({ keyId: 'anonymous', role: authz.default_role, source: 'anonymous' });
+  const tokens = createTokenAuthentication(section, { lockouts: deps.lockouts, onEvent: deps.onEvent, now, oidc: deps.oidc, anonymous });
 
   const certIds = (deps.tlsIdentities ?? []).map((i) => ({
     id: i.id,
@@ -124,6 +131,9 @@ export function createAuthentication(
       const retry = String(Math.ceil(locked / 1000));
       if (deny(req, res, 'client_locked_out', { stage: 'authentication', rule: 'security.authentication.max_failed_attempts', headers: { 'Retry-After': retry } })) return;
     }
+    // A JWT whose "iss" is a trusted issuer is an access token; anything else is looked up as a key.
+    const token = tokens?.candidate(req.headers.authorization);
+    if (token) return tokens!.authenticate(token, req, res, next);
     const key = presented(req.headers);
     if (key === undefined && certIds.length > 0) {
       const who = certPrincipal(req.socket);

@@ -3,11 +3,17 @@ import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
 import type { AuthorizationSection } from './compiled.js';
 import { deny } from '../proxy/deny.js';
+import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../proxy/endpoints.js';
+import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
   readonly text: string;
   readonly methods: ReadonlySet<string> | null; // null = any method
   readonly path: (p: string) => boolean;
+  /** Names one method and one literal path: the only kind of rule that can allow a LoLLMS management route. */
+  readonly exact: boolean;
+  /** The literal path of an exact rule. */
+  readonly literal?: string;
 }
 
 interface CompiledRole {
@@ -19,7 +25,7 @@ interface CompiledRole {
   readonly maxTokens?: number;
 }
 
-const ALL: RouteRule = { text: '*', methods: null, path: () => true };
+const ALL: RouteRule = { text: '*', methods: null, path: () => true, exact: false };
 
 export function compileRoute(text: string): RouteRule {
   const t = text.trim();
@@ -29,7 +35,8 @@ export function compileRoute(text: string): RouteRule {
   const pathPart = sp < 0 ? t : t.slice(sp + 1).trim();
   const methods = methodPart === '*' ? null : new Set(methodPart.split(',').map((m) => m.trim().toUpperCase()));
   const path = pathPart === '*' || pathPart === '/**' ? () => true : picomatch(pathPart, { dot: true, nonegate: true });
-  return { text: t, methods, path };
+  const exact = methods !== null && methods.size === 1 && !methods.has('*') && !picomatch.scan(pathPart).isGlob && !/[\\;]/.test(pathPart);
+  return { text: t, methods, path, exact, literal: exact ? pathPart : undefined };
 }
 
 function compileRole(name: string, r: { allow: readonly string[]; deny?: readonly string[]; models: readonly string[]; max_tokens?: number }, admin: boolean): CompiledRole {
@@ -54,19 +61,31 @@ export interface Authorizer {
   readonly bodyStage: RequestHandler;
 }
 
-/** Fields that carry a completion-length request, by where they live. */
-const TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'n_predict'] as const;
-
-export function createAuthorization(section: AuthorizationSection): Authorizer {
+export function createAuthorization(section: AuthorizationSection, kind: UpstreamKind = 'lollms'): Authorizer {
   const roles = new Map<string, CompiledRole>();
   for (const [name, r] of Object.entries(section.roles)) roles.set(name, compileRole(name, r, false));
   // Keys from the environment or first start are "admin": if the policy has no such role, admin may do everything.
   if (!roles.has('admin')) roles.set('admin', compileRole('admin', { allow: [], models: ['*'] }, true));
   const enabled = section.enable_rbac;
+  const lollms = catalogue();
+
+  /** A management route is allowed only by a rule that names it exactly; anything else is denied naming the catalogue entry. */
+  const denyManagement = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], entry: CompiledEntry, why: string): boolean =>
+    deny(req, res, 'route_not_allowed', {
+      stage: 'authorization',
+      rule: `lollms catalogue ${entry.label}`,
+      reason: `${req.ctx.method} ${req.ctx.path} is a LoLLMS management route; ${why}`,
+      detail: 'It is a LoLLMS management endpoint.',
+    });
 
   const routeStage: RequestHandler = function authorizeRoute(req, res, next) {
     const ctx = req.ctx;
-    if (!enabled) return next();
+    const entry = lollms.lookup(ctx.path);
+    const management = entry !== undefined && entry.class === 'management' ? entry : undefined;
+    if (!enabled) {
+      if (management && denyManagement(req, res, management, 'with security.authorization.enable_rbac = false no role can name it')) return;
+      return next();
+    }
     const role = roles.get(ctx.principal?.role ?? section.default_role);
     if (!role) {
       if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: 'security.authorization.roles', reason: 'unknown role' })) return;
@@ -78,11 +97,23 @@ export function createAuthorization(section: AuthorizationSection): Authorizer {
         return next();
       }
     }
+    let glob: RouteRule | undefined;
     for (const a of role.allow) {
       if (matches(a, ctx.method, ctx.path)) {
-        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"` });
+        if (management && !(a.exact && ctx.path === a.literal)) {
+          glob ??= a;
+          continue;
+        }
+        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"${management ? ` (names LoLLMS management route, catalogue ${management.label})` : ''}` });
         return next();
       }
+    }
+    if (management) {
+      const why = glob
+        ? `"${glob.text}" in roles.${role.name}.allow is a glob and never matches one; name "${ctx.method} ${ctx.path}" exactly to allow it`
+        : `roles.${role.name}.allow does not name "${ctx.method} ${ctx.path}"`;
+      if (denyManagement(req, res, management, why)) return;
+      return next();
     }
     if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.allow`, reason: `${ctx.method} ${ctx.path} not listed` })) return;
     next();
@@ -112,7 +143,7 @@ export function createAuthorization(section: AuthorizationSection): Authorizer {
         if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.models`, reason: `${field} not listed` })) return;
       }
     }
-    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `roles.${role.name}.max_tokens` }))) return;
+    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, kind, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `roles.${role.name}.max_tokens` }))) return;
     next();
   };
 
@@ -130,42 +161,50 @@ function tokenValue(v: unknown): number | undefined {
 
 /**
  * Applies a role's token cap; returns true when the request was answered (denied).
- * Every token field present is checked (above the cap: 403) and clamped to a number; then the field the
- * endpoint itself reads is set to the cap when it is absent or "no limit" (-1, 0, not a number), so no
- * other field's presence can leave the endpoint unlimited.
+ * Every token field present is checked (above the cap: 403) and a "no limit" value (-1, 0, not a number)
+ * becomes the cap. Then, on a generating endpoint only, the fields this kind of server reads are made to
+ * carry the cap (proxy/endpoints.ts): nothing is added that the server would refuse, and a client's field
+ * the server ignores cannot leave it unlimited. Non-generating endpoints (embeddings, lists) get nothing.
  */
-function capTokens(ctx: import('../proxy/context.js').RequestContext, cap: number, role: string, denyIt: () => boolean): boolean {
+function capTokens(ctx: import('../proxy/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, denyIt: () => boolean): boolean {
   const body = ctx.json!;
-  let options = body.options && typeof body.options === 'object' && !Array.isArray(body.options) ? (body.options as Record<string, unknown>) : undefined;
-  let changed = false;
-  const check = (holder: Record<string, unknown>, field: string): boolean => {
-    const raw = holder[field];
-    if (raw === undefined || raw === null) return false;
+  const optionsOf = (create: boolean): Record<string, unknown> | undefined => {
+    const o = body.options;
+    if (o && typeof o === 'object' && !Array.isArray(o)) return o as Record<string, unknown>;
+    if (!create || (o !== undefined && o !== null)) return undefined;
+    return (body.options = {});
+  };
+  const holderOf = (f: TokenField, create: boolean): [Record<string, unknown> | undefined, string] =>
+    f === 'options.num_predict' ? [optionsOf(create), 'num_predict'] : [body, f];
+  const written: string[] = [];
+  let smallest: number | undefined;
+  const present = new Set<TokenField>();
+  for (const f of TOKEN_FIELDS) {
+    const [holder, key] = holderOf(f, false);
+    const raw = holder?.[key];
+    if (holder === undefined || raw === undefined || raw === null) continue;
     const v = tokenValue(raw);
     if (v !== undefined && v > cap) return denyIt();
-    if (v === undefined || v <= 0 || v !== raw) {
-      holder[field] = v !== undefined && v > 0 ? Math.floor(v) : cap;
-      changed = true;
+    const value = v !== undefined && v > 0 ? Math.floor(v) : cap;
+    if (value !== raw) {
+      holder[key] = value;
+      written.push(f);
     }
-    return false;
-  };
-  for (const f of TOKEN_FIELDS) if (check(body, f)) return true;
-  if (options && check(options, 'num_predict')) return true;
-  const own = ctx.path.startsWith('/lollms_') ? 'n_predict' : ctx.path.startsWith('/api/') ? 'num_predict' : 'max_tokens';
-  if (own === 'num_predict') {
-    if (!options) options = body.options = {};
-    if (options.num_predict === undefined || options.num_predict === null) {
-      options.num_predict = cap;
-      changed = true;
-    }
-  } else if (body[own] === undefined || body[own] === null) {
-    // The OpenAI endpoints read either field; a present max_completion_tokens already carries the cap.
-    if (!(own === 'max_tokens' && typeof body.max_completion_tokens === 'number')) {
-      body[own] = cap;
-      changed = true;
+    present.add(f);
+    smallest = smallest === undefined ? value : Math.min(smallest, value);
+  }
+  const rule = capRule(kind, endpointOf(ctx.path));
+  if (!rule.enough.some((f) => present.has(f))) {
+    for (const f of rule.write) {
+      if (present.has(f)) continue;
+      const [holder, key] = holderOf(f, true);
+      if (!holder) continue; // options is present but not an object: validation's business, never overwritten
+      holder[key] = smallest ?? cap;
+      written.push(f);
     }
   }
-  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `roles.${role}.max_tokens`, reason: changed ? `cap ${cap} written into the body` : undefined });
+  const changed = written.length > 0;
+  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `roles.${role}.max_tokens`, reason: changed ? `cap ${cap} in ${written.join(', ')} (upstream.kind ${kind})` : undefined });
   if (changed) ctx.forwardBody = undefined; // re-serialised by the forward stage
   return false;
 }

@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthenticationSection, RateLimitingSection } from './compiled.js';
+import { effectivePrefix } from '../proxy/stores/redis-connection.js';
+import type { SharedClient } from '../proxy/stores/shared-redis.js';
 
 export interface Lockouts {
   /** Milliseconds left on this IP's lockout, or 0. */
@@ -31,20 +33,28 @@ export function clientKey(ip: string): string {
 const NONE: Lockouts = { lockedFor: async () => 0, fail: async () => false, close: async () => {} };
 
 /** The settings a lockout table depends on: equal keys mean a reload can keep the table (and its state). */
-export function lockoutKey(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv): string {
-  return JSON.stringify([auth.max_failed_attempts, auth.lockout_duration_minutes, rl.store, rl.key_prefix, rl.store === 'redis' ? env[rl.redis_url_env] ?? '' : '']);
+export function lockoutKey(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv, shared?: SharedClient): string {
+  const where = shared ? shared.target.identity : rl.store === 'redis' ? env[rl.redis_url_env] ?? '' : '';
+  return JSON.stringify([auth.max_failed_attempts, auth.lockout_duration_minutes, rl.store, effectivePrefix(rl), where]);
 }
 
-export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv): Lockouts {
+/**
+ * `shared`: the process's Redis client (the one the rate limits use; any mode). Without it, and with
+ * store = "redis", the lockout opens its own standalone client from redis_url_env.
+ */
+export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv, shared?: SharedClient): Lockouts {
   const max = auth.max_failed_attempts;
   const seconds = auth.lockout_duration_minutes * 60;
   if (max <= 0 || seconds <= 0) return NONE;
-  const opts = { points: max, duration: seconds, keyPrefix: `${rl.key_prefix}auth-fail` };
+  const opts = { points: max, duration: seconds, keyPrefix: `${effectivePrefix(rl)}auth-fail` };
   const memory = new RateLimiterMemory(opts);
   let redis: Redis | undefined;
   let limiter: RateLimiterAbstract = memory;
-  const url = rl.store === 'redis' ? env[rl.redis_url_env] : undefined;
-  if (url) {
+  const url = rl.store === 'redis' && !shared ? env[rl.redis_url_env] : undefined;
+  if (shared && rl.store === 'redis') {
+    // While Redis is away (or a master is being replaced), the memory limiter keeps counting.
+    limiter = new RateLimiterRedis({ ...opts, storeClient: shared.client, insuranceLimiter: memory });
+  } else if (url) {
     redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
     redis.on('error', () => {});
     // While Redis is away, the per-instance memory limiter keeps counting (rate-limiter-flexible's insurance).

@@ -2,6 +2,8 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
 import { checkPatternSafety } from './disclosure/safety.js';
+import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
+import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 
 /** A finding at a policy path; load.ts turns it into a located problem. */
 export interface Finding { readonly path: (string | number)[]; readonly message: string }
@@ -107,6 +109,24 @@ function roleProblem(path: (string | number)[], role: unknown, roles: string[], 
   return [{ path, message: `${what} ${show(role)} is not defined in security.authorization.roles; ${fix}` }];
 }
 
+/** [security.rate_limiting.redis]: the addresses the chosen mode needs, each "host:port". */
+function redisFindings(rl: Record<string, unknown>): Finding[] {
+  const r = obj(rl.redis);
+  const mode = r.mode ?? 'standalone';
+  const out: Finding[] = [];
+  const base = ['security', 'rate_limiting', 'redis'];
+  for (const [list, want, port] of [['sentinels', 'sentinel', 26379], ['nodes', 'cluster', 7000]] as const) {
+    const items = arr(r[list]);
+    if (mode === want && items.length === 0) out.push({ path: [...base, list], message: `redis.mode = "${want}" needs at least one address in ${list}; write e.g. ${list} = ["127.0.0.1:${port}"]` });
+    if (mode !== want && items.length > 0) out.push({ path: [...base, list], message: `${list} is only used with redis.mode = "${want}" (mode is ${show(mode)}); set mode = "${want}" or remove ${list}` });
+    items.forEach((a, i) => {
+      if (typeof a === 'string' && !/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(a.trim())) out.push({ path: [...base, list, i], message: `${show(a)} is not "host:port"; write e.g. "10.0.0.5:${port}" (IPv6 as "[fd00::5]:${port}")` });
+    });
+  }
+  if (mode === 'sentinel' && r.master_name === '') out.push({ path: [...base, 'master_name'], message: 'master_name is empty; name the master as the sentinels know it (sentinel monitor <name> ...), e.g. "mymaster"' });
+  return out;
+}
+
 /** Every semantic problem of a schema-shaped (possibly still invalid) policy. */
 export function semanticFindings(p: Record<string, unknown>): Finding[] {
   const out: Finding[] = [];
@@ -125,11 +145,15 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
     arr(auth.keys).forEach((k, i) => out.push(...roleProblem(['security', 'authentication', 'keys', i, 'role'], obj(k).role, roleNames, 'role')));
     arr(obj(obj(sec.tls).client).identities).forEach((k, i) => out.push(...roleProblem(['security', 'tls', 'client', 'identities', i, 'role'], obj(k).role, roleNames, 'role')));
   }
+  out.push(...oidcFindings(auth, (path, role, what) => roleProblem(path, role, roleNames, what), authz.enable_rbac !== false));
   for (const [name, role] of Object.entries(roles)) {
     for (const list of ['allow', 'deny']) {
       arr(obj(role)[list]).forEach((r, i) => out.push(...checkRoute(['security', 'authorization', 'roles', name, list, i], r)));
     }
   }
+  out.push(...routeFindings(roles));
+  const anonymous = anonymousListenerFinding(server, auth);
+  if (anonymous) out.push(anonymous);
   const ids = new Map<string, number>(), digests = new Map<string, number>();
   arr(auth.keys).forEach((k, i) => {
     const { id, sha256 } = obj(k);
@@ -148,6 +172,7 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
     out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
   }
   out.push(...checkUnicodeRegex(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
+  out.push(...redisFindings(obj(sec.rate_limiting)));
   const patterns = obj(obj(sec.information_disclosure).patterns);
   for (const [name, src] of Object.entries(patterns)) {
     out.push(...checkRegex(['security', 'information_disclosure', 'patterns', name], name, src));
@@ -167,10 +192,24 @@ export function policyWarnings(p: Record<string, unknown>, env: NodeJS.ProcessEn
   if (debug.enabled === true) w.push('debug.enabled = true: development switches are active');
   if (sec.enabled === false || sec.mode === 'disabled') w.push('security is disabled: requests pass unchecked (they are still audited)');
   else if (sec.mode === 'permissive') w.push('security.mode = "permissive": would-be denials are audited but let through');
-  if (auth.require_api_key === false) w.push('security.authentication.require_api_key = false: any client that reaches the proxy can call the upstream');
+  const exposure = anonymousExposure(obj(p.server), auth, obj(sec.authorization));
+  if (exposure) w.push(exposure);
+  w.push(...routeWarnings(obj(obj(sec.authorization).roles)));
+  w.push(...oidcWarnings(auth, env));
   const rl = obj(sec.rate_limiting);
   if (rl.enabled !== false && rl.store === 'redis' && typeof rl.redis_url_env === 'string' && !env[rl.redis_url_env]) {
-    w.push(`security.rate_limiting.store = "redis" but ${rl.redis_url_env} is not set`);
+    const mode = obj(rl.redis).mode ?? 'standalone';
+    if (mode === 'standalone') w.push(`security.rate_limiting.store = "redis" but ${rl.redis_url_env} is not set`);
+  }
+  const redis = obj(rl.redis);
+  if (rl.store !== 'redis' && redis.mode !== undefined && redis.mode !== 'standalone') {
+    w.push(`security.rate_limiting.redis.mode = ${show(redis.mode)} has no effect while security.rate_limiting.store = ${show(rl.store ?? 'memory')}; set store = "redis" to share limits`);
+  }
+  if (typeof redis.password_env === 'string' && redis.password_env !== '' && rl.store === 'redis' && !env[redis.password_env]) {
+    w.push(`security.rate_limiting.redis.password_env names ${redis.password_env}, which is not set`);
+  }
+  if (typeof redis.key_prefix === 'string' && redis.key_prefix !== '' && typeof rl.key_prefix === 'string' && rl.key_prefix !== redis.key_prefix && rl.key_prefix !== 'lollms-guard:') {
+    w.push(`security.rate_limiting.key_prefix (${show(rl.key_prefix)}) is overridden by security.rate_limiting.redis.key_prefix (${show(redis.key_prefix)})`);
   }
   return w;
 }

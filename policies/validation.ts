@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import type { ValidationSection } from './compiled.js';
 import { deny } from '../proxy/deny.js';
 import { collectUrls, createUrlGuard } from './url-guard.js';
+import { checkJsonText, decodeUtf8 } from '../proxy/json-canonical.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
 
@@ -87,12 +88,20 @@ export function createValidation(section: ValidationSection): RequestHandler {
     }
     // Servers read JSON whatever the content type says (FastAPI's request.json()), so whatever parses as
     // JSON is checked as JSON: a text/plain label cannot carry a body past the model, cap and URL checks.
+    // What the proxy checks must be what the upstream parses (proxy/json-canonical.ts): strict UTF-8 first.
+    const text = decodeUtf8(raw);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString('utf8'));
+      parsed = JSON.parse(text ?? raw.toString('utf8'));
     } catch {
       if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'validation.json_only' })) return;
       return next();
+    }
+    // Enforced in every mode, like json_too_deep: the proxy cannot know what the upstream would act on.
+    const problem = text === null ? 'invalid_unicode' : checkJsonText(text);
+    if (problem) {
+      deny(req, res, problem, { stage: 'validation', rule: 'canonical JSON', always: true });
+      return;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       if (on && section.json_only && deny(req, res, 'body_not_object', { stage: 'validation', rule: 'validation.json_only' })) return;

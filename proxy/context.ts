@@ -16,8 +16,10 @@ export interface Decision {
 export interface Principal {
   readonly keyId: string;
   readonly role: string;
-  readonly source: 'key' | 'env' | 'generated' | 'tls' | 'anonymous';
+  readonly source: 'key' | 'env' | 'generated' | 'tls' | 'oidc' | 'anonymous';
   readonly stale?: boolean;
+  /** OIDC: the token's issuer (keyId is then its subject claim). */
+  readonly issuer?: string;
 }
 
 export interface RedactionNote {

@@ -1,6 +1,7 @@
-// Answering a denial: one OpenAI-style JSON error, honouring enforce / permissive / disabled modes.
+// Answering a denial: one JSON error in the shape the route's clients parse, honouring enforce / permissive / disabled modes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERRORS, errorBody, type ErrorCode } from './errors.js';
+import { ERRORS, ERROR_CODE_HEADER, errorBody, type ErrorCode, type ErrorShape } from './errors.js';
+import { routeFamily } from './endpoints.js';
 
 export interface DenyOptions {
   readonly stage: string;
@@ -35,11 +36,19 @@ export function sendError(res: ServerResponse, code: ErrorCode, headers?: Readon
     res.destroy();
     return;
   }
-  const body = errorBody(code, detail);
+  const body = errorBody(code, detail, shapeOf(res));
   res.statusCode = status ?? ERRORS[code].status;
   if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.setHeader('Cache-Control', 'no-store');
+  res.setHeader(ERROR_CODE_HEADER, code);
   res.end(body);
+}
+
+/** The one place that decides the error shape: the normalised path's family (raw path before intake ran). */
+function shapeOf(res: ServerResponse): ErrorShape {
+  const req = (res as ServerResponse & { req?: IncomingMessage }).req;
+  const path = req?.ctx?.path ?? (req?.url ?? '/').split('?')[0];
+  return routeFamily(path);
 }

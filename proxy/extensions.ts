@@ -8,6 +8,7 @@ import type { RequestContext } from './context.js';
 import type { ResponseHooks } from './upstream/forward.js';
 import { deny } from './deny.js';
 import { createRateLimiting } from '../policies/rate-limit/index.js';
+import type { SharedClient } from './stores/shared-redis.js';
 
 export interface Extensions {
   readonly stages: { rateLimit?: RequestHandler; tokenBudget?: RequestHandler; redactRequest?: RequestHandler };
@@ -24,6 +25,8 @@ export interface ExtensionDeps {
   readonly metrics: Metrics;
   /** `explain`: use a local store, touch nothing shared. */
   readonly dryRun?: boolean;
+  /** The process's Redis client, shared with the lockout (undefined: memory store, or explain). */
+  readonly redis?: SharedClient;
 }
 
 export function createExtensions(policy: CompiledPolicy, deps: ExtensionDeps): Extensions {
@@ -34,8 +37,10 @@ export function createExtensions(policy: CompiledPolicy, deps: ExtensionDeps): E
     ? createRateLimiting(section, {
         debug: policy.raw.debug,
         env: deps.env,
+        redis: deps.dryRun ? undefined : deps.redis,
         onEvent: (e, ctx) => {
           if (e.action === 'rate_limit_exceeded' || e.action === 'ban') deps.metrics.rateLimited(e.action === 'ban' ? 'ban' : e.scope ?? 'unknown');
+          if (e.action === 'store_outage' || e.action === 'store_recovered') deps.metrics.storeState(e.action === 'store_recovered');
           if (e.action === 'bypass_enabled') deps.say('lollms-guard: warning: rate limits are bypassed ([debug] bypass_rate_limits)');
           deps.audit.event({ action: e.action, ctx, rule: e.rule, details: { scope: e.scope, identity: e.identity, retry_after_seconds: e.retryAfterSeconds } });
         },

@@ -6,10 +6,12 @@ import { createCors } from '../policies/cors.js';
 import { createAuthentication, type AuthDeps } from '../policies/auth.js';
 import { createAuthorization } from '../policies/authorization.js';
 import { createValidation } from '../policies/validation.js';
+import { createCrossSite } from '../policies/cross-site.js';
+import { createPathValueGuard, createRequestLinePathGuard } from '../policies/lollms/path-values.js';
 import type { RequestContext } from './context.js';
 import { createIntake } from './intake.js';
 import { createHealth, type HealthSources } from './health.js';
-import { createBodyReader } from './body.js';
+import { createBodyReader, createDeclaredLengthCheck } from './body.js';
 import { sendError } from './deny.js';
 import { createForward, type UpstreamDeps } from './upstream/forward.js';
 
@@ -40,7 +42,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const p = policy.raw;
   const s = p.security;
   const enforcing = policy.mode !== 'disabled';
-  const authz = createAuthorization(s.authorization);
+  const authz = createAuthorization(s.authorization, p.upstream.kind);
   const forward = createForward(policy, deps.upstream);
   const dryForward: RequestHandler = (req, res) => {
     req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: `upstream.url ${p.upstream.url}`, reason: 'dry run: not sent' });
@@ -58,7 +60,10 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const stages: Array<readonly [string, RequestHandler | null | undefined]> = [
     ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
     ['intake: request id, trace, client ip, path', createIntake(policy, { onDone: deps.onDone, clientIp: deps.dryRun?.clientIp })],
+    ['declared body length (413 before reading)', createDeclaredLengthCheck(p.server)],
     ['cors (preflights end here)', enforcing ? createCors(s.cors) : null],
+    ['cross-site requests (Origin)', enforcing ? createCrossSite(s.cors, { host: p.server.host, tls: s.tls.enabled }) : null],
+    ['LoLLMS paths in the URL and query', enforcing ? createRequestLinePathGuard() : null],
     ['health', createHealth(deps.health)],
     ['audit gate (on_failure = fail_closed)', p.logging.security.on_failure === 'fail_closed' ? auditGate : null],
     ['authentication', enforcing ? createAuthentication(s.authentication, s.authorization, { ...deps.auth, tlsIdentities: s.tls.enabled ? s.tls.client.identities : [] }) : null],
@@ -66,6 +71,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
     ['rate limits', enforcing ? deps.extra?.rateLimit : null],
     ['body (bounded read)', createBodyReader(p.server)],
     ['validation', enforcing ? createValidation(s.validation) : null],
+    ['LoLLMS path values and fetched URLs', enforcing ? createPathValueGuard(s.validation.urls) : null],
     ['authorization: model and token cap', enforcing ? authz.bodyStage : null],
     ['redaction of the prompt', enforcing ? deps.extra?.redactRequest : null],
     ['token budget', enforcing ? deps.extra?.tokenBudget : null],

@@ -20,6 +20,10 @@ import { CircuitBreaker } from './upstream/circuit.js';
 import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
+import { SharedRedis, type PreparedRedis, type SharedClient } from './stores/shared-redis.js';
+import { KeySources, type KeySource } from '../policies/oidc/keys.js';
+import { guardConnections, listenerTimeouts } from './connections.js';
+import proxyaddr from 'proxy-addr';
 
 export interface ServeOptions {
   readonly files: readonly string[];
@@ -64,6 +68,8 @@ interface Generation {
   readonly papp: PolicyApp;
   readonly audit: AuditLogger;
   readonly ext: Extensions;
+  /** OIDC key sources of this policy's issuers (shared with the next policy when its issuer stays). */
+  readonly keys: readonly KeySource[];
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -79,13 +85,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sampleAudit = auditSampler(metrics);
   const breaker = new CircuitBreaker(cb.failure_threshold, cb.recovery_timeout_seconds * 1000, cb.enabled, Date.now, (st) => metrics.circuit(st));
   metrics.policyLoaded(first.hash);
+  // One Redis client per process, shared by the rate limits and the lockout, kept while its settings do not change.
+  const sharedRedis = new SharedRedis({
+    say,
+    onSwitch: (mode, from, to) => {
+      metrics.storeSwitch(mode);
+      currentAudit().event({ action: 'store_switched', reason: `${mode}: the master serving the limits moved`, details: { mode, from, to } });
+    },
+  });
+  const prepareRedis = (policy: CompiledPolicy): Promise<PreparedRedis> =>
+    opts.dryRun ? sharedRedis.prepare({ ...policy.raw.security.rate_limiting, store: 'memory' }, env) : sharedRedis.prepare(policy.raw.security.rate_limiting, env);
   // Lockout state outlives reloads that keep its settings; a new table is installed only with its generation.
   let lockouts: { key: string; table: Lockouts } | undefined;
-  const prepareLockouts = (policy: CompiledPolicy): { table: Lockouts; commit(): void; abandon(): void } => {
+  const prepareLockouts = (policy: CompiledPolicy, shared: SharedClient | undefined): { table: Lockouts; commit(): void; abandon(): void } => {
     const s = policy.raw.security;
-    const key = lockoutKey(s.authentication, s.rate_limiting, env);
+    const key = lockoutKey(s.authentication, s.rate_limiting, env, shared);
     if (lockouts?.key === key) return { table: lockouts.table, commit: () => {}, abandon: () => {} };
-    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env);
+    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env, shared);
     return {
       table,
       commit: () => {
@@ -99,7 +115,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // the current logger.
   let gen: Generation = undefined as unknown as Generation;
   const currentAudit = (): AuditLogger => gen.audit;
-  gen = build(first);
+  // Issuers' keys outlive reloads that keep the issuer; an issuer unreachable at start is retried, never fatal.
+  const oidcKeys = new KeySources({
+    onEvent: (e) => {
+      if (e.action === 'oidc_keys_unavailable') say(`lollms-guard: warning: OIDC issuer ${e.issuer}: ${e.reason}`);
+      gen?.audit.event({ action: e.action, reason: e.reason, details: { issuer: e.issuer, keys: e.keys } });
+    },
+  });
+  gen = build(first, undefined, await prepareRedis(first));
+  // Serve once every issuer's first key read settled (bounded by its fetch timeouts), keys or not.
+  await Promise.all(gen.keys.map((k) => k.settled()));
   let shuttingDown = false;
 
   /**
@@ -107,7 +132,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
    * then does a new audit logger take over from the live one and a new lockout table replace the old, so a
    * refused reload leaves the running generation exactly as it was.
    */
-  function build(policy: CompiledPolicy, previous?: AuditLogger): Generation {
+  function build(policy: CompiledPolicy, previous: AuditLogger | undefined, redis: PreparedRedis): Generation {
     let audit: AuditLogger | undefined;
     const early: SecurityEvent[] = [];
     const live = (): AuditLogger => audit ?? currentAudit();
@@ -122,24 +147,35 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       get linesWritten() { return live().linesWritten; },
       get errors() { return live().errors; },
       get lost() { return live().lost; },
+      get held() { return live().held; },
       get spooled() { return live().spooled; },
       get warnings() { return live().warnings; },
       close: () => live().close(),
     };
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
-    const lockouts = prepareLockouts(policy);
-    const ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined });
-    let papp: PolicyApp;
+    const lockouts = prepareLockouts(policy, redis.shared);
+    let ext: Extensions;
     try {
+      ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined, redis: redis.shared });
+    } catch (e) {
+      lockouts.abandon();
+      redis.abandon();
+      throw e;
+    }
+    let papp: PolicyApp;
+    let keys: KeySource[] = [];
+    try {
+      keys = oidcKeys.acquire(policy.raw.security.authentication.oidc);
       const probe = upstreamProbe(policy.raw.upstream.url);
       const upstreamKeyEnv = policy.raw.upstream.api_key_env;
       papp = createPolicyApp(policy, {
         auth: {
           extraKeys,
           lockouts: lockouts.table,
+          oidc: { sources: keys, env },
           onEvent: (e) => {
             authEvent(currentAudit(), e);
-            if (e.action === 'auth_failure') metrics.authFailure(e.reason);
+            if (e.action === 'auth_failure') metrics.authFailure(e.code ?? e.reason);
             else if (e.action === 'lockout') metrics.authFailure('lockout');
           },
         },
@@ -148,7 +184,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           checks: async () => {
             const checks: Record<string, CheckState> = {
               upstream: breaker.current === 'open' ? 'down' : await probe(),
-              audit: live().healthy() ? 'ok' : 'down',
+              // fail_open keeps serving without its audit: degraded, not down (a probe must not pull the pod).
+              audit: live().healthy() ? 'ok' : policy.raw.logging.security.on_failure === 'fail_open' ? 'degraded' : 'down',
             };
             const store = ext.storeHealthy();
             if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
@@ -168,7 +205,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       });
     } catch (e) {
       lockouts.abandon();
+      oidcKeys.abandon(keys);
       void ext.close();
+      redis.abandon();
       throw e;
     }
     const sameAudit = previous !== undefined && JSON.stringify(policy.raw.logging.security) === JSON.stringify(gen.papp.policy.raw.logging.security);
@@ -181,22 +220,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       env,
       secretEnvNames: [policy.raw.upstream.api_key_env, 'LOLLMSBOT_API_KEY'],
       previous,
+      say,
     });
     if (!sameAudit) for (const w of audit.warnings) say(`lollms-guard: warning: ${w}`);
+    redis.commit();
     lockouts.commit();
+    oidcKeys.retain(policy.raw.security.authentication.oidc, keys);
     for (const e of early.splice(0)) audit.event(e);
     if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
-    return { papp, audit, ext };
+    return { papp, audit, ext, keys };
   }
 
   const p = first.raw.server;
   const tlsOn = first.raw.security.tls.enabled;
   const listenerOptions = {
     maxHeaderSize: p.max_header_bytes,
-    headersTimeout: p.headers_timeout_seconds * 1000,
-    requestTimeout: (p.headers_timeout_seconds + p.body_timeout_seconds) * 1000,
+    ...listenerTimeouts(p.headers_timeout_seconds, p.body_timeout_seconds),
     noDelay: true,
-    keepAliveTimeout: 5000,
   };
   // Answers in flight per socket: a draining server closes each socket as soon as it has none.
   const inflight = new Map<Socket, number>();
@@ -210,17 +250,28 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       else inflight.set(sock, n);
       if (n === 0 && shuttingDown) sock.end();
     });
+    guard.request(req, res);
     const g = gen;
     g.papp.handle(req, res);
   };
   const server: http.Server = tlsOn ? https.createServer({ ...listenerOptions, ...tlsServerOptions(first.raw.security.tls) }, handler) : http.createServer(listenerOptions, handler);
+  const trustPeer = proxyaddr.compile(p.trust_proxy.length > 0 ? [...p.trust_proxy] : []);
+  const guard = guardConnections(server, {
+    headersSeconds: p.headers_timeout_seconds,
+    bodySeconds: p.body_timeout_seconds,
+    maxPerAddress: p.max_connections_per_ip,
+    trusted: (ip) => trustPeer(ip, 0),
+    tls: tlsOn,
+    onRefused: (ip, group, count) => gen.audit.event({ action: 'connection_refused', ip, reason: 'server.max_connections_per_ip', code: 'too_many_connections', details: { address_group: group, refused: count } }),
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const code = status === 431 ? 'headers_too_large' : status === 408 ? 'body_timeout' : 'bad_request';
+    // The body has its own timer (connections.ts): a listener timeout is a request head that never completed.
+    const code = status === 431 ? 'headers_too_large' : status === 408 ? 'headers_timeout' : 'bad_request';
     const body = errorBody(code);
     const reason = http.STATUS_CODES[status] ?? 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${code}\r\nConnection: close\r\n\r\n${body}`);
     gen.audit.event({ action: 'client_error', outcome: 'failure', reason: code, ip: socket.remoteAddress, eventClass: 'validation_failures', code });
   });
   const sockets = new Set<Socket>();
@@ -300,6 +351,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await gen.audit.close();
       await metricsServer?.close();
       await lockouts?.table.close();
+      await sharedRedis.close();
+      oidcKeys.close();
     },
   };
 
@@ -318,7 +371,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const old = gen;
     let fresh: Generation;
     try {
-      fresh = build(next, old.audit);
+      fresh = build(next, old.audit, await prepareRedis(next));
     } catch (e) {
       const problems = [(e as Error).message];
       old.audit.event({ action: 'configuration_reload_failed', reason: 'policy could not be applied; the previous policy stays in force', details: { problems: problems.join('\n') } });
@@ -326,6 +379,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics.policyReload(false);
       return { ok: false, problems };
     }
+    await Promise.all(fresh.keys.map((k) => k.settled()));
     const nc = next.raw.upstream.circuit_breaker;
     breaker.configure(nc.failure_threshold, nc.recovery_timeout_seconds * 1000, nc.enabled);
     gen = fresh;
@@ -344,7 +398,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 }
 
 /** Keys read only when the listener is created: a reload names them instead of applying them. */
-const RESTART_ONLY = ['server.host', 'server.port', 'server.max_header_bytes', 'server.headers_timeout_seconds', 'server.body_timeout_seconds', 'security.tls'] as const;
+const RESTART_ONLY = ['server.host', 'server.port', 'server.max_header_bytes', 'server.headers_timeout_seconds', 'server.body_timeout_seconds', 'server.max_connections_per_ip', 'security.tls'] as const;
 
 function restartOnly(a: CompiledPolicy, b: CompiledPolicy): string[] {
   const get = (p: CompiledPolicy, path: string): string => JSON.stringify(path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], p.raw));
@@ -379,13 +433,14 @@ function watchFiles(files: readonly string[], onChange: () => void): FSWatcher[]
 }
 
 function authEvent(audit: AuditLogger, e: AuthEvent): void {
-  audit.event({ action: e.action, outcome: e.action === 'stale_key' ? 'success' : 'failure', ip: e.ip, userId: e.keyId, reason: e.reason, eventClass: 'authentication', details: e.retryAfterSeconds ? { retry_after_seconds: e.retryAfterSeconds } : undefined });
+  const details = e.retryAfterSeconds || e.issuer ? { retry_after_seconds: e.retryAfterSeconds, issuer: e.issuer } : undefined;
+  audit.event({ action: e.action, outcome: e.action === 'stale_key' ? 'success' : 'failure', ip: e.ip, userId: e.keyId, reason: e.reason, code: e.code, eventClass: 'authentication', details });
 }
 
 function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, userAgent: string | undefined): void {
   for (const d of ctx.decisions) {
     if (d.outcome === 'would_deny') audit.event({ action: 'would_deny', ctx, rule: d.rule, code: d.code, reason: d.reason, eventClass: d.stage === 'authentication' ? 'authentication' : d.stage === 'validation' ? 'validation_failures' : 'authorization' });
-    else if (d.outcome === 'deny' && d.stage === 'authorization') audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code });
+    else if (d.outcome === 'deny' && (d.stage === 'authorization' || d.stage === 'cross-site')) audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code });
     else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failure', ctx, rule: d.rule, code: d.code });
   }
   if (ctx.redactions.length > 0) {

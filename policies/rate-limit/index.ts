@@ -6,6 +6,8 @@ import { deny } from '../../proxy/deny.js';
 import { FailoverStore } from '../../proxy/stores/failover.js';
 import { MemoryStore } from '../../proxy/stores/memory.js';
 import { RedisStore } from '../../proxy/stores/redis.js';
+import { resolveRedisTarget } from '../../proxy/stores/redis-connection.js';
+import type { SharedClient } from '../../proxy/stores/shared-redis.js';
 import { StoreUnavailableError, type LimitHit, type RateStore } from '../../proxy/stores/types.js';
 import {
   SCOPES, clientIdentity, compileLimits, endpointFor, isExempt, penaltyFor, rateLimitHeader, retrySeconds, userIdentity,
@@ -28,6 +30,8 @@ export interface RateLimitDeps {
   env?: NodeJS.ProcessEnv;
   /** ms, for tests. */
   now?: () => number;
+  /** The process's Redis client (server.ts builds one and shares it with the lockout); without it the store opens its own. */
+  redis?: SharedClient;
 }
 
 export interface RateLimiting {
@@ -68,9 +72,11 @@ export function createRateLimiting(section: RateLimitingSection, deps: RateLimit
 /** memory: one instance. redis: the shared store, behind the failover policy (fail_open / fail_closed). */
 export function buildStore(section: RateLimitingSection, deps: RateLimitDeps): RateStore {
   if (section.store === 'memory') return new MemoryStore({ now: deps.now });
-  const url = (deps.env ?? process.env)[section.redis_url_env];
-  if (!url) throw new Error(`rate_limiting.store = "redis" but the environment variable ${section.redis_url_env} is not set`);
-  const primary = new RedisStore({ url, now: deps.now });
+  const shared = deps.redis ?? (() => {
+    const target = resolveRedisTarget(section, deps.env ?? process.env);
+    return { target, client: target.create(), own: true };
+  })();
+  const primary = new RedisStore({ client: shared.client, ownsClient: 'own' in shared, now: deps.now, probeKey: shared.target.prefix + 'probe' });
   const fallback = new MemoryStore({ now: deps.now, name: 'memory-fallback' });
   return new FailoverStore(primary, fallback, {
     mode: section.on_store_failure,

@@ -2,6 +2,7 @@
 import picomatch from 'picomatch';
 import type { RateLimitingSection } from '../compiled.js';
 import type { RequestContext } from '../../proxy/context.js';
+import { effectivePrefix } from '../../proxy/stores/redis-connection.js';
 import { ALGORITHM_TAG, type LimitHit, type LimitRule, type LimitState, type Penalty } from '../../proxy/stores/types.js';
 
 export type Scope = 'global' | 'per_user' | 'per_endpoint';
@@ -44,7 +45,8 @@ function policyItem(name: string, r: LimitRule): string {
 }
 
 export function compileLimits(s: RateLimitingSection): CompiledLimits {
-  const prefix = s.key_prefix;
+  // redis.key_prefix wins over key_prefix; in cluster mode it is the hash tag that keeps a decision in one slot.
+  const prefix = effectivePrefix(s);
   const tag = ALGORITHM_TAG[s.algorithm];
   const g = rule(s, s.global.rate, s.global.burst, s.global.window_seconds);
   const u = rule(s, s.per_user.rate, s.per_user.burst, s.per_user.window_seconds);
@@ -78,7 +80,7 @@ export function endpointFor(c: CompiledLimits, path: string): EndpointRule {
 
 /** A client's identity: its key id when authenticated with a key, else its (trust_proxy-resolved) IP. */
 export interface Identity {
-  /** Namespaced, for store keys: "k:<keyId>" or "ip:<addr>". */
+  /** Namespaced, for store keys: "k:<keyId>", "o:<issuer> <subject>" or "ip:<addr>". */
   readonly id: string;
   /** For audit: the key id or the address (never a key). */
   readonly label: string;
@@ -86,6 +88,8 @@ export interface Identity {
 
 export function clientIdentity(ctx: RequestContext): Identity {
   const p = ctx.principal;
+  // A token's subject is namespaced by its issuer: "alice" of two IdPs, or a key named like a subject, never share a quota.
+  if (p?.issuer !== undefined) return { id: `o:${p.issuer} ${p.keyId}`, label: p.keyId };
   if (p && p.source !== 'anonymous') return { id: 'k:' + p.keyId, label: p.keyId };
   return { id: 'ip:' + ctx.clientIp, label: ctx.clientIp };
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { RequestContext } from '../../proxy/context.js';
 import { deny } from '../../proxy/deny.js';
+import { endpointOf } from '../../proxy/endpoints.js';
 import { StoreUnavailableError, type RateStore } from '../../proxy/stores/types.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
@@ -36,13 +37,14 @@ export function promptChars(ctx: RequestContext): number {
 }
 
 /** Completion tokens the request may produce: its max_tokens (or equivalent) times n, or the default cap. */
-export function completionCap(body: Record<string, unknown>): number {
+export function completionCap(body: Record<string, unknown>, path?: string): number {
   let cap: number | undefined;
-  for (const f of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict']) {
-    const v = body[f];
+  const options = body.options && typeof body.options === 'object' ? (body.options as Record<string, unknown>) : {};
+  for (const v of [body.max_tokens, body.max_completion_tokens, body.max_output_tokens, body.n_predict, options.num_predict]) {
     if (typeof v === 'number' && Number.isFinite(v)) { cap = v; break; }
   }
-  const generates = cap !== undefined || body.messages !== undefined || body.prompt !== undefined;
+  // The Responses API generates from `input` (which embeddings also use): the endpoint tells them apart.
+  const generates = cap !== undefined || body.messages !== undefined || body.prompt !== undefined || (path !== undefined && endpointOf(path) !== 'other');
   if (!generates) return 0; // e.g. embeddings: input only
   if (cap === undefined || cap < 0) cap = DEFAULT_COMPLETION_CAP;
   const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
@@ -77,7 +79,7 @@ export function createTokenStage(c: CompiledLimits, budget: number, store: RateS
     if (!body || isExempt(ctx, req.headers)) return next();
     const who = clientIdentity(ctx);
     const promptEstimate = estimateTokens(promptChars(ctx));
-    const amount = promptEstimate + completionCap(body);
+    const amount = promptEstimate + completionCap(body, ctx.path);
     const key = keyPrefix + who.id;
     const id = idPrefix + (++seq).toString(36);
     const penalty = penaltyFor(c, userIdentity(c, ctx));

@@ -1,6 +1,7 @@
 // Turns a request context or a security event into whitelisted facts: no headers, no bodies, bounded strings.
 import type { Decision, RedactionNote, RequestContext } from '../context.js';
 import { ACTIONS, UNKNOWN_ACTION, classOfCode } from './actions.js';
+import { redactPathTokens, redactTokensInText } from '../path-tokens.js';
 import type { AuditFacts, EventOutcome, RequestEnd, SecurityEvent, Severity, Verdict } from './types.js';
 
 const MAX_STR = 256;
@@ -53,8 +54,8 @@ const copyDecision = (d: Decision): Decision => ({
   stage: String(d.stage),
   outcome: d.outcome,
   ...(d.code !== undefined ? { code: clip(String(d.code)) } : {}),
-  ...(d.rule !== undefined ? { rule: clip(String(d.rule)) } : {}),
-  ...(d.reason !== undefined ? { reason: clip(String(d.reason), 512) } : {}),
+  ...(d.rule !== undefined ? { rule: clip(redactTokensInText(String(d.rule))) } : {}),
+  ...(d.reason !== undefined ? { reason: clip(redactTokensInText(String(d.reason)), 512) } : {}),
 });
 
 const copyRedaction = (r: RedactionNote): RedactionNote => ({
@@ -96,9 +97,10 @@ export function requestFacts(ctx: RequestContext, res: RequestEnd, time = new Da
     durationNs: Number(endNs - ctx.startNs),
     ip: clip(ctx.clientIp, 64),
     userId: clip(ctx.principal?.keyId),
+    issuer: clip(ctx.principal?.issuer),
     role: clip(ctx.principal?.role),
     requestId: clip(ctx.id), traceId: clip(ctx.traceId, 64), spanId: clip(ctx.spanId, 64),
-    method: clip(ctx.method, 16), path: clip(ctx.path, MAX_TEXT),
+    method: clip(ctx.method, 16), path: clip(redactPathTokens(ctx.path), MAX_TEXT),
     requestBytes: ctx.requestBytes, status: status > 0 ? status : undefined, responseBytes: ctx.responseBytes,
     userAgent: clip(res.userAgent, 512),
     rule: deciding?.rule ?? (deciding && deciding.outcome !== 'allow' ? deciding.stage : undefined),
@@ -125,9 +127,10 @@ export function eventFacts(e: SecurityEvent, time = new Date()): AuditFacts {
     reason: clip(e.reason, 512),
     ip: clip(e.ip ?? ctx?.clientIp, 64),
     userId: clip(e.userId ?? ctx?.principal?.keyId),
+    issuer: clip(ctx?.principal?.issuer),
     role: clip(ctx?.principal?.role),
     requestId: clip(ctx?.id), traceId: clip(ctx?.traceId, 64), spanId: clip(ctx?.spanId, 64),
-    method: clip(ctx?.method, 16), path: clip(ctx?.path, MAX_TEXT),
+    method: clip(ctx?.method, 16), path: clip(ctx?.path === undefined ? undefined : redactPathTokens(ctx.path), MAX_TEXT),
     rule: clip(e.rule), model: clip(ctx?.model),
     staleKey: ctx?.principal?.stale === true ? true : undefined,
     code: clip(e.code),

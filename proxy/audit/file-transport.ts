@@ -1,5 +1,5 @@
 // The audit file output: async appends, rotation by size and by UTC day on line boundaries, gzip, pruning, retry after write errors.
-import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fstat, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { archiveName, fileDay, gzipFile, lineDay, pruneRotated } from './rotation.js';
@@ -66,6 +66,55 @@ export class AuditFileTransport extends LineTransport {
     return !this.broken;
   }
 
+  /** Queued, failed and in-flight lines: none of them is on disk yet. */
+  override held(): number {
+    return this.backlog.length + this.failed.length + this.inflightLines;
+  }
+
+  private inflightLines = 0;
+
+  /**
+   * Lines the OS accepted since the file was last seen to still be at its path. A removed file (or a removed
+   * directory) keeps taking writes through the open descriptor and the lines vanish: a check at most every
+   * second compares the descriptor with the path, and on a mismatch these lines are written again, to a new file.
+   */
+  private sinceCheck: string[] = [];
+  private checkTimer?: NodeJS.Timeout;
+
+  private scheduleCheck(): void {
+    if (this.checkTimer || this.shut || !this.regular) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = undefined;
+      this.checkPath();
+    }, 1000);
+    this.checkTimer.unref();
+  }
+
+  private checkPath(): void {
+    const ws = this.ws as (WriteStream & { fd?: number }) | undefined;
+    if (!ws || this.broken || this.rotating || typeof ws.fd !== 'number') {
+      if (!this.broken && !this.rotating) this.sinceCheck = [];
+      return;
+    }
+    const lines = this.sinceCheck;
+    this.sinceCheck = [];
+    fstat(ws.fd, (e1, open) => {
+      stat(this.o.path).then(
+        (st) => (e1 || st.ino !== open.ino || st.dev !== open.dev ? this.vanished(ws, lines, 'ENOENT') : undefined),
+        (e: NodeJS.ErrnoException) => this.vanished(ws, lines, e.code ?? 'ENOENT'),
+      );
+    });
+  }
+
+  /** The live file is gone from its path: its recent lines go back in front of the queue and the file is reopened. */
+  private vanished(ws: WriteStream, lines: string[], code: string): void {
+    if (ws !== this.ws || this.broken || this.shut) return;
+    this.failed = lines.concat(this.sinceCheck, this.failed);
+    this.sinceCheck = [];
+    this.confirmed = 0;
+    this.fail(Object.assign(new Error('audit file removed'), { code }), ws);
+  }
+
   writeLine(line: string): void {
     this.writeLines([line]);
   }
@@ -115,15 +164,23 @@ export class AuditFileTransport extends LineTransport {
   private put(chunk: Buffer, bytes: number, lines: readonly string[], count: number): void {
     const ws = this.ws!;
     this.inflight += 1;
+    this.inflightLines += count;
     ws.write(chunk, (err?: Error | null) => {
       this.inflight -= 1;
+      this.inflightLines -= count;
       if (err) {
         this.failedWrites += count;
         if (ws === this.ws) for (let k = 0; k < count; k++) this.failed.push(lines[k]!);
         else this.lost += count; // a rotated file failing after the switch: the lines cannot be put back in order
         this.fail(err as NodeJS.ErrnoException, ws);
       } else {
-        if (ws === this.ws) this.confirmed += bytes;
+        if (ws === this.ws) {
+          this.confirmed += bytes;
+          if (this.regular) {
+            for (let k = 0; k < count; k++) this.sinceCheck.push(lines[k]!);
+            this.scheduleCheck();
+          }
+        }
         if (this.recovering) {
           this.recovering = false;
           this.attempts = 0;
@@ -173,7 +230,7 @@ export class AuditFileTransport extends LineTransport {
   private scheduleRetry(): void {
     if (this.retryTimer || this.shut) return;
     const base = this.o.retryMs ?? 1000;
-    const delay = Math.min(this.o.retryMaxMs ?? 30_000, base * 2 ** Math.min(this.attempts, 10));
+    const delay = Math.min(this.o.retryMaxMs ?? 5_000, base * 2 ** Math.min(this.attempts, 10));
     this.attempts += 1;
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; void this.reopen(); }, delay);
     this.retryTimer.unref();
@@ -260,6 +317,7 @@ export class AuditFileTransport extends LineTransport {
   private async doFlush(): Promise<void> {
     while (this.tasks.size > 0 || this.rotating) await Promise.allSettled([...this.tasks]);
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = undefined; }
+    if (this.checkTimer) { clearTimeout(this.checkTimer); this.checkTimer = undefined; }
     if (this.broken) await this.reopen();
     await this.whenIdle();
     this.shut = true;

@@ -38,6 +38,10 @@ export interface AuditOptions {
   readonly hostname?: string;
   /** Retry delay after a write error (tests shorten it). */
   readonly retryMs?: number;
+  /** Operator messages (stderr): an output failing, still failing (at most every reportEveryMs, with counts), recovered. */
+  readonly say?: (line: string) => void;
+  /** Least time between two "still failing" messages (default 60 s; tests shorten it). */
+  readonly reportEveryMs?: number;
   /** The clock, epoch ms (default Date.now): line timestamps, day rotation and retention of the file. Tests step it across midnight. */
   readonly now?: () => number;
   /**
@@ -168,6 +172,10 @@ class WinstonAuditLogger implements AuditLogger {
     return (this.logger ? 0 : this.batch.length) + this.transports.reduce((n, t) => n + t.lost, 0);
   }
 
+  get held(): number {
+    return (this.logger ? this.batch.length : 0) + this.transports.reduce((n, t) => n + t.held(), 0);
+  }
+
   healthy(): boolean {
     return this.transports.every((t) => t.isHealthy());
   }
@@ -262,8 +270,32 @@ class WinstonAuditLogger implements AuditLogger {
     return out;
   }
 
+  private failingSince?: { lost: number; timer: NodeJS.Timeout };
+
+  /** stderr, so an operator learns of an audit that cannot be written even when nobody reads the audit. */
+  private tell(p: TransportProblem): void {
+    const say = this.o.say;
+    if (!say) return;
+    const policy = this.s.on_failure === 'fail_open' ? 'still serving (on_failure = "fail_open")' : 'refusing requests (on_failure = "fail_closed")';
+    if (p.kind === 'failure' && !this.failingSince) {
+      say(`lollms-guard: audit ${p.transport} output cannot be written (${p.code ?? 'error'}): ${policy}; lines wait in memory (up to 10000), then are dropped; retrying`);
+      const every = this.o.reportEveryMs ?? 60_000;
+      const timer = setInterval(() => {
+        if (this.healthy()) return;
+        say(`lollms-guard: audit output still failing: ${this.lost} lines dropped so far, ${this.held} waiting in memory`);
+      }, every);
+      timer.unref();
+      this.failingSince = { lost: this.lost, timer };
+    } else if (p.kind === 'recovered' && this.failingSince && this.healthy()) {
+      clearInterval(this.failingSince.timer);
+      say(`lollms-guard: audit ${p.transport} output writes again; ${this.lost - this.failingSince.lost} lines dropped while it failed`);
+      this.failingSince = undefined;
+    }
+  }
+
   private onProblem(p: TransportProblem): void {
     if (this.closing) return;
+    this.tell(p);
     if (p.kind === 'failure') {
       this.event({ action: 'audit_write_failure', reason: `audit ${p.transport} output failed`, code: p.code, details: { transport: p.transport } });
     } else if (p.kind === 'recovered') {
@@ -295,6 +327,7 @@ class WinstonAuditLogger implements AuditLogger {
         await finished;
       }
       await Promise.all(this.transports.map((t) => t.flush()));
+      if (this.failingSince) clearInterval(this.failingSince.timer);
       if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = undefined; }
       await this.saveHeadNow();
     })();

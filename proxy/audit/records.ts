@@ -59,7 +59,7 @@ export function buildEcsRecord(f: AuditFacts, m: RecordMeta): AuditRecord {
     },
     observer: { product: PRODUCT, type: 'proxy', vendor: PRODUCT, hostname: m.hostname, version: m.version },
     source: ipOrAddress(f),
-    user: { id: f.userId, roles: f.role !== undefined && lvl !== 'minimal' ? [f.role] : undefined },
+    user: { id: f.userId, domain: f.issuer, roles: f.role !== undefined && lvl !== 'minimal' ? [f.role] : undefined },
     http: {
       request: { id: f.requestId, method: f.method, bytes: f.requestBytes },
       response: { status_code: f.status, bytes: f.responseBytes },
@@ -112,6 +112,7 @@ export function buildJsonRecord(f: AuditFacts, m: RecordMeta): AuditRecord {
     status: f.status, duration_ms: f.durationNs !== undefined ? Math.round(f.durationNs / 1e4) / 100 : undefined,
     request_bytes: f.requestBytes, response_bytes: f.responseBytes,
     role: lvl === 'minimal' ? undefined : f.role,
+    issuer: f.issuer,
     user_agent: lvl === 'minimal' ? undefined : f.userAgent,
     rule: f.rule, model: f.model, input_tokens: f.inputTokens, output_tokens: f.outputTokens, usage_estimated: f.usageEstimated,
     decision: f.verdict, decisions: decisionsFor(f.decisions, lvl),

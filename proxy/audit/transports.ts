@@ -56,6 +56,10 @@ export abstract class LineTransport extends TransportStream {
   }
   abstract flush(): Promise<void>;
   abstract isHealthy(): boolean;
+  /** Lines accepted but waiting in memory (the output is failing); neither written nor lost yet. */
+  held(): number {
+    return 0;
+  }
 
   /** winston ends transports on logger.end(); 'finish' then waits until our own stream is flushed. */
   override _final(callback: (error?: Error | null) => void): void {

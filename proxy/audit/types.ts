@@ -58,6 +58,8 @@ export interface AuditLogger {
   readonly spooled: number;
   /** Lines given up (retry buffer full, or unwritten at close). */
   readonly lost: number;
+  /** Lines waiting in memory for an output to work again (not written, not yet lost). */
+  readonly held?: number;
   /** Start-time findings to print (unkeyed chain, http output not implemented, ...). */
   readonly warnings: readonly string[];
   /** Flush every line to disk and release files; resolves when the file streams finished. */
@@ -82,6 +84,8 @@ export interface AuditFacts {
   /** Set by the anonymize stage instead of ip. */
   ipHash?: string;
   userId?: string;
+  /** OIDC: the token's issuer (ECS user.domain); not personal, so never pseudonymised. */
+  readonly issuer?: string;
   readonly role?: string;
   readonly requestId?: string;
   readonly traceId?: string;

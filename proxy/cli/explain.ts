@@ -113,7 +113,7 @@ export async function run(argv: string[], io: ExplainIo = { stdout: process.stdo
     const report = {
       request: { method: args.method, path: args.path, normalized_path: ctx?.path, client_ip: ctx?.clientIp },
       policy: { files: server.policy().files, hash: server.policy().hash, mode: server.policy().mode },
-      principal: ctx?.principal ? { key_id: ctx.principal.keyId, role: ctx.principal.role, source: ctx.principal.source, stale: ctx.principal.stale ?? false } : null,
+      principal: ctx?.principal ? { key_id: ctx.principal.keyId, role: ctx.principal.role, source: ctx.principal.source, stale: ctx.principal.stale ?? false, issuer: ctx.principal.issuer } : null,
       model: ctx?.model ?? null,
       decisions: ctx?.decisions ?? [],
       redactions: ctx?.redactions ?? [],
@@ -130,7 +130,7 @@ export async function run(argv: string[], io: ExplainIo = { stdout: process.stdo
 function render(r: {
   request: { method: string; path: string; normalized_path?: string; client_ip?: string };
   policy: { files: readonly string[]; mode: string };
-  principal: { key_id: string; role: string; source: string; stale: boolean } | null;
+  principal: { key_id: string; role: string; source: string; stale: boolean; issuer?: string } | null;
   model: string | null;
   decisions: ReadonlyArray<{ stage: string; outcome: string; rule?: string; code?: string; reason?: string }>;
   redactions: ReadonlyArray<{ kind: string; direction: string; location: string; count: number }>;
@@ -139,7 +139,7 @@ function render(r: {
   const lines = [
     `request   ${r.request.method} ${r.request.path}${r.request.normalized_path && r.request.normalized_path !== r.request.path ? `  (normalised: ${r.request.normalized_path})` : ''}  from ${r.request.client_ip ?? '?'}`,
     `policy    ${r.policy.files.join(' + ')}  (mode ${r.policy.mode})`,
-    `principal ${r.principal ? `${r.principal.key_id} (role ${r.principal.role}, ${r.principal.source}${r.principal.stale ? ', stale' : ''})` : 'none'}`,
+    `principal ${r.principal ? `${r.principal.key_id} (role ${r.principal.role}, ${r.principal.source}${r.principal.issuer ? ` from ${r.principal.issuer}` : ''}${r.principal.stale ? ', stale' : ''})` : 'none'}`,
   ];
   if (r.model) lines.push(`model     ${r.model}`);
   lines.push('', 'stage                     outcome     rule / reason');

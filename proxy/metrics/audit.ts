@@ -6,6 +6,8 @@ export interface AuditTotals {
   readonly linesWritten: number;
   readonly lost: number;
   readonly spooled?: number;
+  /** Lines waiting in memory for a failing output: not written (yet). */
+  readonly held?: number;
 }
 
 interface Seen {
@@ -26,11 +28,14 @@ export function auditSampler(metrics: Metrics): (logger: AuditTotals) => void {
       s = { written: 0, dropped: 0, spooled: 0 };
       seen.set(logger, s);
     }
-    const now = { written: logger.linesWritten, dropped: logger.lost, spooled: logger.spooled ?? 0 };
+    // Written means written: lines still waiting in memory for a failing output, or given up, are not.
+    const now = { written: logger.linesWritten - logger.lost - (logger.held ?? 0), dropped: logger.lost, spooled: logger.spooled ?? 0 };
     for (const k of ['written', 'dropped', 'spooled'] as const) {
       const d = now[k] - s[k];
-      if (Number.isFinite(d) && d > 0) metrics.audit(k, d);
-      if (Number.isFinite(now[k])) s[k] = now[k];
+      if (Number.isFinite(d) && d > 0) {
+        metrics.audit(k, d);
+        s[k] = now[k];
+      }
     }
   };
 }

@@ -32,6 +32,10 @@ export interface Metrics {
   /** The policy loaded at start: sets policy_info{hash} without counting a reload. */
   policyLoaded(hash: string): void;
   authFailure(reason: string): void;
+  /** The shared rate-limit store went away (false) or is back (true). */
+  storeState(up: boolean): void;
+  /** The Redis master serving the limits changed (Sentinel promotion, Cluster failover); mode standalone|sentinel|cluster. */
+  storeSwitch(mode: string): void;
 }
 
 export interface MetricsOptions {
@@ -63,6 +67,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const circuitOpen = new Gauge({ name: n('circuit_open'), help: '1 while the upstream circuit breaker is open, else 0.', registers });
   const reloads = new Counter({ name: n('policy_reloads_total'), help: 'Policy reloads by result.', labelNames: ['result'] as const, registers });
   const policyInfo = new Gauge({ name: n('policy_info'), help: 'Always 1; the hash label names the policy in force.', labelNames: ['hash'] as const, registers });
+  const storeUp = new Gauge({ name: n('rate_limit_store_up'), help: 'Shared rate-limit store: 1 deciding in Redis, 0 away (on_store_failure applies).', registers });
+  const storeOutages = new Counter({ name: n('rate_limit_store_outages_total'), help: 'Transitions of the shared rate-limit store to away.', registers });
+  const storeSwitches = new Counter({ name: n('rate_limit_store_switches_total'), help: 'Redis master changes followed (Sentinel promotion, Cluster slot failover), by mode.', labelNames: ['mode'] as const, registers });
   const authFailures = new Counter({ name: n('auth_failures_total'), help: 'Failed authentications by reason.', labelNames: ['reason'] as const, registers });
 
   // Series that alerts divide by or test for absence of exist from the start.
@@ -71,6 +78,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   for (const k of ['input', 'output']) tokens.inc({ kind: k }, 0);
   circuitState.set(0);
   circuitOpen.set(0);
+  storeUp.set(1);
+  storeOutages.inc(0);
+  for (const mode of ['standalone', 'sentinel', 'cluster']) storeSwitches.inc({ mode }, 0);
 
   if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
 
@@ -131,6 +141,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     authFailure(reason) {
       authFailures.inc({ reason: wordLabel(reason) });
+    },
+    storeState(up) {
+      storeUp.set(up ? 1 : 0);
+      if (!up) storeOutages.inc();
+    },
+    storeSwitch(mode) {
+      storeSwitches.inc({ mode: mode === 'sentinel' || mode === 'cluster' ? mode : 'standalone' });
     },
   };
   return m;

@@ -43,6 +43,7 @@ export function routeLabel(path: string | undefined): string {
   if (typeof path !== 'string' || path === '') return OTHER;
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (KNOWN_ROUTES.has(p)) return p;
+  if (p.toLowerCase().startsWith('/ws/dm/')) return '/ws/dm/{token}';
   if (p.startsWith('/v1/models/') && p.indexOf('/', '/v1/models/'.length) === -1) return MODEL_ROUTE;
   return OTHER;
 }

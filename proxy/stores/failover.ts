@@ -22,11 +22,14 @@ export class FailoverStore implements RateStore {
   private probing = false;
   private lastProbe = 0;
   private readonly probeMs: number;
+  private readonly onReady = (): void => this.markUp();
+  private readonly onClose = (): void => { if (!this.closing) this.markDown(new Error('redis connection closed')); };
 
   constructor(readonly primary: RedisStore, readonly fallback: MemoryStore, private readonly opts: FailoverOptions) {
     this.probeMs = opts.probeIntervalMs ?? 250;
-    primary.client.on('ready', () => this.markUp());
-    primary.client.on('close', () => { if (!this.closing) this.markDown(new Error('redis connection closed')); });
+    // The client may be the process's shared one, which outlives this store: close() removes these again.
+    primary.client.on('ready', this.onReady);
+    primary.client.on('close', this.onClose);
   }
 
   /** False while the shared store is away (for /health). */
@@ -54,6 +57,8 @@ export class FailoverStore implements RateStore {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.primary.client.off('ready', this.onReady);
+    this.primary.client.off('close', this.onClose);
     await Promise.all([this.primary.close(), this.fallback.close()]);
   }
 

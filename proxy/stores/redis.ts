@@ -1,5 +1,6 @@
 // Redis rate-limit store (ioredis): one Lua script per decision; lazy connect, short timeouts, no offline queue.
 import { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.js';
 import {
   ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitRule,
@@ -7,7 +8,14 @@ import {
 } from './types.js';
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** A standalone server's URL: the store opens (and closes) its own client. */
+  readonly url?: string;
+  /** The process's shared client (standalone, Sentinel or Cluster): used, never closed, by this store. */
+  readonly client?: RedisClient;
+  /** With `client`: this store closes it (a client opened just for this store). */
+  readonly ownsClient?: boolean;
+  /** A key in the deployment's slot: the recovery probe reads it, so in a Cluster it asks the node that serves us. */
+  readonly probeKey?: string;
   /** Test clock (ms). Without it every script reads Redis TIME, so all instances share one clock. */
   readonly now?: () => number;
   readonly connectTimeoutMs?: number;
@@ -29,7 +37,9 @@ const noop = (): void => {};
 
 export class RedisStore implements RateStore {
   readonly name: string;
-  readonly client: Redis;
+  readonly client: RedisClient;
+  private readonly owned: boolean;
+  private readonly probeKey: string;
   private readonly scripts: Scripts;
   private readonly now: (() => number) | undefined;
   private connecting: Promise<void> | undefined;
@@ -38,7 +48,10 @@ export class RedisStore implements RateStore {
   constructor(opts: RedisStoreOptions) {
     this.name = opts.name ?? 'redis';
     this.now = opts.now;
-    this.client = new Redis(opts.url, {
+    this.probeKey = opts.probeKey ?? 'lollms-guard:probe';
+    this.owned = opts.client === undefined || opts.ownsClient === true;
+    if (opts.client) this.client = opts.client;
+    else if (opts.url) this.client = new Redis(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -48,7 +61,9 @@ export class RedisStore implements RateStore {
       retryStrategy: (times: number) => Math.min(50 * times, 500),
       enableAutoPipelining: opts.autoPipelining ?? false,
     });
+    else throw new Error('RedisStore needs a url or a client');
     this.client.on('error', noop); // failures surface on each command; the failover store audits them
+    // Defining twice (a reload's new store on the shared client) replaces the same script: harmless.
     this.client.defineCommand('rlHit', { lua: HIT_LUA });
     this.client.defineCommand('rlReserve', { lua: RESERVE_LUA });
     this.client.defineCommand('rlSettle', { lua: SETTLE_LUA });
@@ -62,7 +77,7 @@ export class RedisStore implements RateStore {
   /** First use connects (lazily; concurrent first calls share the attempt); later ioredis reconnects by itself. */
   private async connected(): Promise<void> {
     if (this.client.status === 'ready') return;
-    if (this.client.status === 'wait') this.connecting ??= this.client.connect().finally(() => { this.connecting = undefined; });
+    if (this.client.status === 'wait') this.connecting ??= (this.client.connect() as Promise<void>).finally(() => { this.connecting = undefined; });
     if (this.connecting) await this.connecting;
   }
 
@@ -80,7 +95,9 @@ export class RedisStore implements RateStore {
 
   async hit(hits: readonly LimitHit[], penalty: Penalty | undefined): Promise<HitResult> {
     if (this.client.status !== 'ready') await this.connected();
-    const args: Num[] = [hits.length + 2, penalty?.banKey ?? '-', penalty?.violationsKey ?? '-'];
+    // Without a penalty the script never touches the ban keys: name a key of this call so a Cluster sees one slot.
+    const unused = hits[0]?.key ?? '-';
+    const args: Num[] = [hits.length + 2, penalty?.banKey ?? unused, penalty?.violationsKey ?? unused];
     for (const h of hits) args.push(h.key);
     args.push(this.clock(), penalty ? penalty.threshold : -1, penalty?.banMs ?? 0, hits.length);
     for (const h of hits) args.push(...this.ruleArgs(h.rule));
@@ -96,7 +113,7 @@ export class RedisStore implements RateStore {
   async reserve(ask: BudgetAsk, penalty: Penalty | undefined): Promise<BudgetResult> {
     await this.connected();
     const r = await this.scripts.rlReserve(
-      4, ask.key + ':z', ask.key + ':h', penalty?.banKey ?? '-', penalty?.violationsKey ?? '-',
+      4, ask.key + ':z', ask.key + ':h', penalty?.banKey ?? ask.key + ':z', penalty?.violationsKey ?? ask.key + ':z',
       this.clock(), penalty ? penalty.threshold : -1, penalty?.banMs ?? 0,
       ask.amount, ask.budget, ask.windowMs, ask.id, PENDING_MAX_MS,
     );
@@ -113,13 +130,14 @@ export class RedisStore implements RateStore {
     return Number(await this.scripts.rlBanTtl(1, banKey, this.clock()));
   }
 
-  /** A cheap round trip, used to notice that a hung (but connected) Redis answers again. */
+  /** A cheap round trip to the node serving our keys, used to notice that Redis answers again. */
   async ping(): Promise<void> {
     await this.connected();
-    await this.client.ping();
+    await this.client.exists(this.probeKey);
   }
 
   async close(): Promise<void> {
+    if (!this.owned) return;
     if (this.client.status === 'ready') await this.client.quit().catch(noop);
     this.client.disconnect();
   }

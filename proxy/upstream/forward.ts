@@ -10,8 +10,10 @@ import type { CompiledPolicy } from '../../policies/compiled.js';
 import type { RequestContext } from '../context.js';
 import { sendError } from '../deny.js';
 import { encodePath } from '../normalize-path.js';
+import { OVERRIDE_HEADERS, stripMethodParam } from '../method-override.js';
 import { CircuitBreaker } from './circuit.js';
 import { StreamObserver, observeBody } from './observe.js';
+import { PassObserver } from './pass-observe.js';
 
 /** Headers that describe one connection, never the message (RFC 9110 7.6.1), plus credentials of the client. */
 const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'accept-encoding'];
@@ -19,7 +21,6 @@ const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-aut
 const KEEP_REQUEST = new Set(['host', 'content-type', 'content-length', 'x-request-id', 'traceparent']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
 const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server']);
-const MAX_BUFFERED = 16 << 20;
 /** Loopback, private and link-local IPv4 (and bracketed IPv6 loopback / ULA / link-local) in a header value. */
 const INTERNAL_ADDRESS = /(?:^|[^\d.])(?:127\.\d{1,3}|10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01])|169\.254)\.\d{1,3}(?:\.\d{1,3})?(?![\d.])|\[(?:::1|f[cd][0-9a-f]{2}:[^\]]*|fe80:[^\]]*)\]/i;
 const JSON_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\b/i;
@@ -80,6 +81,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   const trusted = policy.raw.server.trust_proxy.length > 0;
   const proto = deps.tls ? 'https' : 'http';
   const breaker = deps.breaker;
+  const maxBuffered = up.max_buffered_response_bytes;
+  /** Only answers some hook rewrites are held in memory; the rest stream through as they arrive. */
+  const rewrites = deps.hooks.json !== undefined || deps.hooks.text !== undefined;
   /** Per forwarded request: did the upstream give a verdict, was its answer fully relayed, did we cut it. */
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const upstreamOrigin = target.origin;
@@ -157,7 +161,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     }
     const type = proxyRes.headers['content-type'];
     const streamed = isStream(ctx, type);
-    if (!streamed || (status >= 400 && sanitize)) return buffered(ctx, proxyRes, res, status, type);
+    if (status >= 400 && sanitize) return buffered(ctx, proxyRes, res, status, type);
+    if (!streamed) return rewrites ? buffered(ctx, proxyRes, res, status, type) : passThrough(ctx, proxyRes, res, type);
     res.setHeader('Cache-Control', res.getHeader('cache-control') ?? 'no-cache');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
@@ -195,17 +200,26 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
   function buffered(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, status: number, type: string | undefined): void {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     proxyRes.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
-      if (size > MAX_BUFFERED) {
+      if (size > maxBuffered) {
+        over = true;
+        chunks.length = 0;
         proxyRes.destroy();
-        return sendError(res, 'upstream_error');
+        ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'response_too_large', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
+        ctx.errorCode = 'response_too_large';
+        res.removeHeader('content-type');
+        return sendError(res, 'response_too_large');
       }
       chunks.push(c);
     });
-    proxyRes.on('error', () => sendError(res, 'upstream_error'));
+    proxyRes.on('error', () => {
+      if (!over) sendError(res, 'upstream_error');
+    });
     proxyRes.on('end', () => {
-      if (res.headersSent || res.writableEnded) return;
+      if (over || res.headersSent || res.writableEnded) return;
       let body: Buffer = Buffer.concat(chunks);
       const text = body.toString('utf8');
       if (status >= 400 && sanitize) {
@@ -229,6 +243,26 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
       res.setHeader('Content-Length', body.length);
       res.end(body);
     });
+  }
+
+  /** A non-streamed answer nothing rewrites: relayed as it arrives, with its length, observed on the side. */
+  function passThrough(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, type: string | undefined): void {
+    const length = proxyRes.headers['content-length'];
+    if (length !== undefined && /^\d+$/.test(length)) res.setHeader('Content-Length', length);
+    const observer = new PassObserver(ctx, JSON_TYPE.test(type ?? ''));
+    proxyRes.on('data', (c: Buffer) => {
+      ctx.responseBytes += c.length;
+      observer.push(c);
+      if (!res.write(c)) {
+        proxyRes.pause();
+        res.once('drain', () => proxyRes.resume());
+      }
+    });
+    proxyRes.on('end', () => {
+      observer.end();
+      res.end();
+    });
+    proxyRes.on('error', () => res.destroy());
   }
 
   function transformBuffered(ctx: RequestContext, body: Buffer, text: string, type: string | undefined): Buffer {
@@ -275,19 +309,24 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
       ctx.errorCode = 'circuit_open';
       return sendError(res, 'circuit_open', { 'Retry-After': String(breaker.retryAfterSeconds()) });
     }
+    if (ctx.json && Object.hasOwn(ctx.json, '_method')) {
+      delete ctx.json._method; // a framework's method override (proxy/method-override.ts)
+      ctx.forwardBody = undefined;
+    }
     const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
     const h = req.headers;
     const inboundXff = h['x-forwarded-for'];
     const inboundProto = h['x-forwarded-proto'];
     for (const name of connectionTokens(h.connection)) if (!KEEP_REQUEST.has(name)) delete h[name];
     for (const name of DROP_REQUEST) delete h[name];
+    for (const name of OVERRIDE_HEADERS) delete h[name];
     h['x-forwarded-for'] = trusted && typeof inboundXff === 'string' && ctx.peerIp !== ctx.clientIp ? `${inboundXff}, ${ctx.peerIp}` : ctx.clientIp;
     h['x-forwarded-proto'] = trusted && typeof inboundProto === 'string' && ctx.peerIp !== ctx.clientIp ? inboundProto : proto;
     h['accept-encoding'] = 'identity';
     if (bearer) h.authorization = bearer;
     if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') h['content-length'] = String(body.length);
     else delete h['content-length'];
-    req.url = encodePath(ctx.path) + ctx.query;
+    req.url = encodePath(ctx.path) + stripMethodParam(ctx.query);
     ctx.requestBytes = body.length;
     const st: Exchange = { verdict: false, upstreamDone: false, abandoned: false };
     exchanges.set(req, st);

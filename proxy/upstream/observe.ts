@@ -3,18 +3,42 @@ import type { RequestContext } from '../context.js';
 
 const MAX_LINE = 1 << 20;
 
-/** Usage fields of OpenAI and Ollama shapes, if any. */
+/** Usage fields of OpenAI, Ollama, Responses API and Anthropic Messages shapes, if any. */
 export function takeUsage(ctx: RequestContext, o: Record<string, unknown>): void {
-  const u = o.usage;
-  if (u && typeof u === 'object') {
-    const uu = u as Record<string, unknown>;
-    if (typeof uu.prompt_tokens === 'number') ctx.usage.input = uu.prompt_tokens;
-    if (typeof uu.completion_tokens === 'number') ctx.usage.output = uu.completion_tokens;
-    if (typeof uu.input_tokens === 'number') ctx.usage.input = uu.input_tokens;
-    if (typeof uu.output_tokens === 'number') ctx.usage.output = uu.output_tokens;
+  readUsage(ctx, o.usage);
+  // Typed stream events carry it one level down: response.completed {response:{usage}}, message_start {message:{usage}}.
+  for (const holder of [o.response, o.message]) {
+    if (holder && typeof holder === 'object' && !Array.isArray(holder)) readUsage(ctx, (holder as Record<string, unknown>).usage);
   }
   if (typeof o.prompt_eval_count === 'number') ctx.usage.input = o.prompt_eval_count;
   if (typeof o.eval_count === 'number') ctx.usage.output = o.eval_count;
+}
+
+function readUsage(ctx: RequestContext, u: unknown): void {
+  if (!u || typeof u !== 'object') return;
+  const uu = u as Record<string, unknown>;
+  if (typeof uu.prompt_tokens === 'number') ctx.usage.input = uu.prompt_tokens;
+  if (typeof uu.completion_tokens === 'number') ctx.usage.output = uu.completion_tokens;
+  if (typeof uu.input_tokens === 'number') {
+    // Anthropic counts cached prompt tokens apart from input_tokens; a budget charges them all.
+    const cached = (typeof uu.cache_creation_input_tokens === 'number' ? uu.cache_creation_input_tokens : 0)
+      + (typeof uu.cache_read_input_tokens === 'number' ? uu.cache_read_input_tokens : 0);
+    ctx.usage.input = uu.input_tokens + cached;
+  }
+  if (typeof uu.output_tokens === 'number') ctx.usage.output = uu.output_tokens;
+}
+
+/** Text of Responses API output items / Anthropic content blocks: `[{content:[{text}]}]` or `[{text}]`. */
+function blockChars(v: unknown): number {
+  if (!Array.isArray(v)) return 0;
+  let n = 0;
+  for (const item of v) {
+    if (!item || typeof item !== 'object') continue;
+    const it = item as Record<string, unknown>;
+    if (typeof it.text === 'string') n += it.text.length;
+    if (Array.isArray(it.content)) n += blockChars(it.content);
+  }
+  return n;
 }
 
 /** Characters of answer text in one JSON object (chat, completion, chunk, Ollama). */
@@ -39,6 +63,14 @@ export function answerChars(o: Record<string, unknown>): number {
     n += ((msg as Record<string, unknown>).content as string).length;
   }
   if (typeof o.response === 'string') n += o.response.length;
+  // Responses API: JSON `output`, SSE `response.output_text.delta`; Anthropic: JSON `content`, `content_block_delta`.
+  if (o.object === 'response') n += blockChars(o.output);
+  if (o.type === 'message') n += blockChars(o.content);
+  if (typeof o.type === 'string' && o.type.endsWith('.delta') && typeof o.delta === 'string' && o.type.includes('text')) n += o.delta.length;
+  if (o.type === 'content_block_delta' && o.delta && typeof o.delta === 'object') {
+    const d = o.delta as Record<string, unknown>;
+    if (typeof d.text === 'string') n += d.text.length;
+  }
   return n;
 }
 

@@ -20,6 +20,7 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>cors probe
   const q = new URLSearchParams(location.search);
   const init = { method: q.get('method') || 'GET', headers: { 'X-API-Key': q.get('key') } };
   if (q.get('body')) { init.headers['Content-Type'] = 'application/json'; init.body = q.get('body'); }
+  if (q.get('mode')) { init.mode = q.get('mode'); init.headers = { 'Content-Type': 'text/plain' }; }
   try {
     const r = await fetch(q.get('target'), init);
     window.__result = { ok: true, status: r.status, requestId: r.headers.get('x-request-id'), body: await r.json() };
@@ -95,8 +96,9 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function probe(origin: string, path: string, body?: unknown): Promise<Outcome> {
+async function probe(origin: string, path: string, body?: unknown, mode?: string): Promise<Outcome> {
   const q = new URLSearchParams({ target: `${h.url}${path}`, key: USER_KEY });
+  if (mode) q.set('mode', mode);
   if (body !== undefined) {
     q.set('method', 'POST');
     q.set('body', JSON.stringify(body));
@@ -142,5 +144,19 @@ test('browser: a denial from a listed origin is readable as a JSON error', { ski
   const r = await probe(listed.origin, '/list_models');
   assert.equal(r.ok, true, `fetch failed in the browser: ${r.error}`);
   assert.equal(r.status, 403);
-  assert.equal(r.body.error.code, 'route_not_allowed');
+  // /list_models is a native LoLLMS route: its error shape is {"status": false, "error": "<message>", "code"}.
+  assert.equal(r.body.code, 'route_not_allowed');
+  assert.equal(r.body.status, false);
+});
+
+test('browser: a page on another site cannot drive LoLLMS with a "simple" no-cors POST (refused before authentication)', { skip: skipReason }, async () => {
+  const before = h.double.requests.length;
+  const r = await probe(unlisted.origin, '/apply_settings', { config: { turn_on_code_execution: true } }, 'no-cors');
+  assert.equal(r.ok, false, 'the answer is opaque to the page');
+  assert.equal(h.double.requests.length, before, 'nothing reached the upstream');
+  const lines = await h.auditLines();
+  const line = lines.reverse().find((l) => (l.url as { path?: string } | undefined)?.path === '/apply_settings' && (l.event as { action?: string }).action === 'http_request');
+  assert.ok(line, 'the request was audited');
+  assert.equal((line.http as { response: { status_code: number } }).response.status_code, 403);
+  assert.equal((line.lollms_guard as { error: { code: string } }).error.code, 'cross_site_request', 'refused as cross-site, not as a missing key');
 });

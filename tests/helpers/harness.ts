@@ -97,6 +97,8 @@ export interface HarnessOptions {
   readonly double?: DoubleOptions;
   /** Replace the whole policy text (gets the upstream URL and the temp dir). */
   readonly policy?: (upstreamUrl: string, dir: string) => string;
+  /** Policy files loaded before the harness's own (which overlays them), e.g. config/default.toml. */
+  readonly baseFiles?: readonly string[];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -107,7 +109,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const env = { TEST_UPSTREAM_KEY: 'upstream-secret-value-123', ...(opts.env ?? {}) };
   let proxy: RunningServer;
   try {
-    proxy = await startServer({ files: [policyFile], env, say: () => {} });
+    proxy = await startServer({ files: [...(opts.baseFiles ?? []), policyFile], env, say: () => {} });
   } catch (e) {
     await double.close(); // an invalid policy must fail the test, not keep the process alive
     throw e;

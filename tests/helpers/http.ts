@@ -2,6 +2,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import assert from 'node:assert/strict';
+import { routeFamily } from '../../proxy/endpoints.js';
+import { ERRORS } from '../../proxy/errors.js';
 
 export interface ErrorShape {
   readonly status: number;
@@ -12,7 +14,11 @@ export interface ErrorShape {
   readonly headers: Headers;
 }
 
-/** Reads an error answer and checks it is exactly {"error":{"message","type","code"}}. */
+/**
+ * Reads an error answer and checks it is exactly the shape its route family's clients parse:
+ * OpenAI `{"error":{"message","type","code"}}`, Ollama `{"error","code"}`, native LoLLMS `{"status":false,"error","code"}`,
+ * with the code in X-Error-Code too. `type` is the OpenAI type (from the catalogue where the shape has none).
+ */
 export async function errorOf(r: Response): Promise<ErrorShape> {
   const text = await r.text();
   let body: unknown;
@@ -21,14 +27,28 @@ export async function errorOf(r: Response): Promise<ErrorShape> {
   } catch {
     assert.fail(`error answer ${r.status} is not JSON: ${text.slice(0, 200)}`);
   }
-  const e = (body as { error?: Record<string, unknown> }).error;
-  assert.ok(e && typeof e === 'object', `no "error" object in ${text.slice(0, 200)}`);
-  assert.deepEqual(Object.keys(body as object), ['error']);
-  assert.deepEqual(Object.keys(e).sort(), ['code', 'message', 'type']);
-  assert.equal(typeof e.message, 'string');
-  assert.equal(typeof e.type, 'string');
-  assert.equal(typeof e.code, 'string');
-  return { status: r.status, code: e.code as string, type: e.type as string, message: e.message as string, text, headers: r.headers };
+  const family = routeFamily(new URL(r.url).pathname);
+  const b = body as Record<string, unknown>;
+  let out: ErrorShape;
+  if (family === 'openai') {
+    const e = b.error as Record<string, unknown>;
+    assert.ok(e && typeof e === 'object', `no "error" object in ${text.slice(0, 200)}`);
+    assert.deepEqual(Object.keys(b), ['error']);
+    assert.deepEqual(Object.keys(e).sort(), ['code', 'message', 'type']);
+    assert.equal(typeof e.message, 'string');
+    assert.equal(typeof e.type, 'string');
+    assert.equal(typeof e.code, 'string');
+    out = { status: r.status, code: e.code as string, type: e.type as string, message: e.message as string, text, headers: r.headers };
+  } else {
+    assert.deepEqual(Object.keys(b).sort(), family === 'ollama' ? ['code', 'error'] : ['code', 'error', 'status'], `${family} shape: ${text.slice(0, 200)}`);
+    if (family === 'lollms') assert.equal(b.status, false);
+    assert.equal(typeof b.error, 'string');
+    assert.equal(typeof b.code, 'string');
+    const code = b.code as string;
+    out = { status: r.status, code, type: (ERRORS as Record<string, { type: string }>)[code]?.type ?? '', message: b.error as string, text, headers: r.headers };
+  }
+  assert.equal(r.headers.get('x-error-code'), out.code, 'the code is in X-Error-Code too');
+  return out;
 }
 
 /** Nothing an answer may leak: stack traces, file paths, internal addresses, versions. */

@@ -218,6 +218,46 @@ const ROUTES: Record<string, Route> = {
   },
 };
 
+
+// ---- Management routes of lollms-webui and lollms, answering as they do (FastAPI, mostly {"status": true}). ----
+// Kept apart from the generation routes so a test notices any of them that leaks through the proxy: the proxy
+// must never forward one by default, so each answers 200 here, as the unprotected server would.
+const ok = (extra: Record<string, unknown> = {}): ((c: Ctx) => Reply) => () => json(200, { status: true, ...extra });
+const MANAGEMENT: Record<string, { methods: readonly string[]; handle: (c: Ctx) => Reply }> = {
+  '/apply_settings': { methods: ['POST'], handle: ok() },
+  '/update_setting': { methods: ['POST'], handle: ok() },
+  '/save_settings': { methods: ['POST'], handle: ok() },
+  '/reset_settings': { methods: ['POST'], handle: ok() },
+  '/set_personality_config': { methods: ['POST'], handle: ok() },
+  '/switch_personal_path': { methods: ['GET', 'POST'], handle: ok() },
+  '/install_extension': { methods: ['POST'], handle: ok() },
+  '/reinstall_extension': { methods: ['POST'], handle: ok() },
+  '/mount_extension': { methods: ['POST'], handle: ok() },
+  '/unmount_extension': { methods: ['POST'], handle: ok() },
+  '/install_binding': { methods: ['POST'], handle: ok() },
+  '/reinstall_binding': { methods: ['POST'], handle: ok() },
+  '/unInstall_binding': { methods: ['POST'], handle: ok() },
+  '/install_model': { methods: ['POST'], handle: ok() },
+  '/add_reference_to_local_model': { methods: ['POST'], handle: ok() },
+  '/mount_personality': { methods: ['POST'], handle: ok() },
+  '/del_preset': { methods: ['POST'], handle: ok() },
+  '/execute_code': { methods: ['POST'], handle: ok({ output: 'executed', execution_time: 0 }) },
+  '/open_file': { methods: ['POST'], handle: ok({ execution_time: 0 }) },
+  '/open_code_folder': { methods: ['POST'], handle: ok({ execution_time: 0 }) },
+  '/open_code_in_vs_code': { methods: ['POST'], handle: ok({ execution_time: 0 }) },
+  '/open_personality_folder': { methods: ['POST'], handle: ok() },
+  '/select_database': { methods: ['POST'], handle: ok() },
+  '/upload_app': { methods: ['POST'], handle: ok() },
+  '/add_webpage': { methods: ['POST'], handle: ok() },
+  '/api/proxy': { methods: ['POST'], handle: () => json(200, { content: '<html>fetched</html>' }) },
+  '/api/files/extract-text': { methods: ['POST'], handle: () => json(200, { text: 'extracted' }) },
+  '/api/files/export-content': { methods: ['POST'], handle: () => json(200, { status: true }) },
+  '/restart_program': { methods: ['GET', 'POST'], handle: ok() },
+  '/list_personalities': { methods: ['GET'], handle: () => json(200, ['personality_a', 'personality_b']) },
+};
+/** Files served by path, as /personalities/<path> does. */
+const FILE_PREFIXES = ['/personalities/', '/user_infos/'];
+
 function statusReply(m: Extract<Misbehaviour, { kind: 'status' }>): Reply {
   const reply = m.body !== undefined
     ? { ...plain(m.body), status: m.status }
@@ -310,6 +350,9 @@ export async function startLollmsDouble(opts: DoubleOptions = {}): Promise<Lollm
       if (m?.kind === 'status') return statusReply(m);
       const url = new URL(r.url ?? '/', 'http://double.invalid');
       const rt = ROUTES[url.pathname];
+      const mg = MANAGEMENT[url.pathname];
+      if (!rt && mg) return mg.methods.includes(r.method ?? 'GET') ? mg.handle({ req: r, url, body: {}, text: '', chatStream }) : json(405, { detail: 'Method Not Allowed' }, { Allow: mg.methods.join(', ') });
+      if (!rt && FILE_PREFIXES.some((p) => url.pathname.startsWith(p))) return plain('file contents');
       if (!rt) return json(404, { detail: 'Not Found' });
       if (rt.method !== r.method) return json(405, { detail: 'Method Not Allowed' }, { Allow: rt.method });
       let body: Body = {};

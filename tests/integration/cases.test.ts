@@ -22,6 +22,8 @@ interface CaseExpected {
   upstream?: boolean;
   /** Optional: header name -> exact value, or null for "absent". */
   headers?: Record<string, string | null>;
+  /** Optional: exactly one audit event (not the request line) of this request has a rule naming this text. */
+  audit_rule?: string;
 }
 
 const KEYS: Record<string, string> = { ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY };
@@ -62,7 +64,10 @@ for (const name of names) {
     assert.ok(Array.isArray(requests) && Array.isArray(expected), 'requests.json and expected.json hold arrays');
     assert.equal(requests.length, expected.length, 'one expected entry per request');
     const policyText = readFileSync(join(dir, 'policy.toml'), 'utf8');
+    // A first line `#! base = "config/default.toml"` makes the case an overlay on that shipped policy.
+    const base = /^#!\s*base\s*=\s*"([^"]+)"/.exec(policyText)?.[1];
     const h = await startHarness({
+      baseFiles: base ? [join(REPO_ROOT, base)] : [],
       policy: (upstream, tmp) => fill(policyText, { ...keyVars, UPSTREAM: upstream, DIR: tmp, TODAY: new Date().toISOString().slice(0, 10) }),
       // Whatever the case says, listen on a free loopback port and keep state, audit and metrics out of the repository.
       env: {
@@ -73,6 +78,7 @@ for (const name of names) {
     }).catch((e: Error) => {
       throw new Error(`case ${name}: the policy did not load: ${e.message}`);
     });
+    const ids: Array<string | undefined> = [];
     try {
       for (let i = 0; i < requests.length; i++) {
         const rq = requests[i];
@@ -87,11 +93,15 @@ for (const name of names) {
         const before = h.double.requests.length;
         // node:http sends the path exactly as written (fetch would resolve ../ and %2e%2e itself).
         const r = await rawRequest(`${h.url}${rq.path}`, { method: rq.method ?? 'GET', headers, body });
+        ids.push(typeof r.headers['x-request-id'] === 'string' ? r.headers['x-request-id'] : undefined);
         assert.equal(r.status, ex.status, `${what}: status (body ${r.body.slice(0, 200)})`);
         if (ex.code !== undefined) {
           let code: unknown;
           try {
-            code = (JSON.parse(r.body) as { error?: { code?: unknown } }).error?.code;
+            // Every error shape carries `code`: at the top (Ollama, native LoLLMS) or in `error` (OpenAI).
+            const b = JSON.parse(r.body) as { code?: unknown; error?: { code?: unknown } };
+            code = b.code ?? b.error?.code;
+            assert.equal(r.headers['x-error-code'], code, `${what}: X-Error-Code`);
           } catch {
             code = undefined;
           }
@@ -102,6 +112,18 @@ for (const name of names) {
           const got = r.headers[k.toLowerCase()];
           assert.equal(got === undefined ? null : String(got), v, `${what}: header ${k}`);
         }
+      }
+      if (expected.some((e) => e.audit_rule !== undefined)) {
+        const lines = await h.auditLines();
+        expected.forEach((ex, i) => {
+          if (ex.audit_rule === undefined) return;
+          const what = `case ${name} #${i} ${requests[i].method ?? 'GET'} ${requests[i].path}`;
+          const mine = lines.filter((l) => (l.http as { request?: { id?: string } } | undefined)?.request?.id === ids[i]);
+          const events = mine.filter((l) => (l.event as { action?: string } | undefined)?.action !== 'http_request');
+          const naming = events.filter((l) => String((l.rule as { name?: string } | undefined)?.name ?? '').includes(ex.audit_rule!));
+          assert.equal(naming.length, 1, `${what}: one audit event whose rule names ${ex.audit_rule} (events: ${JSON.stringify(events.map((l) => l.rule))})`);
+          assert.ok(mine.some((l) => (l.event as { action?: string } | undefined)?.action === 'http_request'), `${what}: the request line is written`);
+        });
       }
     } finally {
       await h.close();

@@ -67,7 +67,11 @@ test('non-streamed chat is forwarded with the upstream key, never the client key
 test('authorization: route, model and token cap', async () => {
   const route = await fetch(`${h.url}/list_models`, { headers: auth(USER_KEY) });
   assert.equal(route.status, 403);
-  assert.equal(((await route.json()) as { error: { code: string } }).error.code, 'route_not_allowed');
+  // A native LoLLMS route: the shape lollms-webui answers failures with.
+  const native = (await route.json()) as { status: boolean; error: string; code: string };
+  assert.equal(native.code, 'route_not_allowed');
+  assert.equal(native.status, false);
+  assert.equal(typeof native.error, 'string');
   const admin = await fetch(`${h.url}/list_models`, { headers: auth(ADMIN_KEY) });
   assert.equal(admin.status, 200);
   const model = await postJson(`${h.url}/v1/chat/completions`, chat({ model: 'gpt-4o' }), auth(USER_KEY));

@@ -149,7 +149,8 @@ test('policy_info keeps one series; circuit gauges follow the state; the audit s
   assert.equal(sample(text, 'lollms_guard_policy_reloads_total', { result: 'ok' }), 1);
   assert.equal(sample(text, 'lollms_guard_circuit_state'), 1);
   assert.equal(sample(text, 'lollms_guard_circuit_open'), 0);
-  assert.equal(sample(text, 'lollms_guard_audit_lines_total', { state: 'written' }), 9);
+  // 5, then 8 handed over of which 2 were given up (6 written: +1), then 1 of a new logger: lost lines never count as written.
+  assert.equal(sample(text, 'lollms_guard_audit_lines_total', { state: 'written' }), 7);
   assert.equal(sample(text, 'lollms_guard_audit_lines_total', { state: 'dropped' }), 2);
   assert.equal(sample(text, 'lollms_guard_audit_lines_total', { state: 'spooled' }), 4);
 });

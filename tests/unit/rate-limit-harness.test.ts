@@ -7,8 +7,8 @@ import type { RequestContext } from '../../proxy/context.js';
 import { createRateLimiting, type RateLimitEvent, type RateLimiting } from '../../policies/rate-limit/index.js';
 
 type Sub<K extends keyof RateLimitingSection> = Partial<RateLimitingSection[K]>;
-export type SectionOverrides = Partial<Omit<RateLimitingSection, 'global' | 'per_user' | 'per_endpoint' | 'tokens' | 'penalties'>> & {
-  global?: Sub<'global'>; per_user?: Sub<'per_user'>; per_endpoint?: Sub<'per_endpoint'>; tokens?: Sub<'tokens'>; penalties?: Sub<'penalties'>;
+export type SectionOverrides = Partial<Omit<RateLimitingSection, 'global' | 'per_user' | 'per_endpoint' | 'tokens' | 'penalties' | 'redis'>> & {
+  redis?: Sub<'redis'>; global?: Sub<'global'>; per_user?: Sub<'per_user'>; per_endpoint?: Sub<'per_endpoint'>; tokens?: Sub<'tokens'>; penalties?: Sub<'penalties'>;
 };
 
 /** The schema's defaults, with overrides per sub-table. */
@@ -21,6 +21,7 @@ export function section(o: SectionOverrides = {}): RateLimitingSection {
     per_user: { rate: 1000, burst: 20, window_seconds: 60, track_by: 'api_key', ...o.per_user },
     per_endpoint: { default_rate: 100, default_burst: 10, window_seconds: 60, ...o.per_endpoint },
     tokens: { per_user_per_minute: 0, ...o.tokens },
+    redis: { mode: 'standalone', sentinels: [], master_name: 'mymaster', nodes: [], password_env: '', tls_ca_file: '', key_prefix: '', ...o.redis },
     penalties: { first_violation: 'throttle', repeated_violations: 'temporary_ban', violations_before_ban: 10, ban_duration_minutes: 60, ...o.penalties },
   };
 }
@@ -147,4 +148,8 @@ export async function statuses(h: StageHarness, n: number, path: string, r: Req 
   return out;
 }
 
-export const errorCode = async (res: Response): Promise<string> => ((await res.json()) as { error: { code: string } }).error.code;
+/** The code of an error answer in any route family's shape: top-level (Ollama, native LoLLMS) or in `error` (OpenAI). */
+export const errorCode = async (res: Response): Promise<string> => {
+  const b = (await res.json()) as { code?: string; error?: { code?: string } };
+  return (b.code ?? b.error?.code) as string;
+};
