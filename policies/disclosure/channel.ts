@@ -1,29 +1,56 @@
-// One stream of text redacted as it arrives: emits what can no longer be part of a secret, holds a bounded rest.
+// One stream of text redacted as it arrives: sends what no later text can change, holds a bounded rest.
 import { NfaScanner } from './regex/nfa.js';
 import { isPlaceholder } from './validators.js';
-import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, type DetectorSet, type Finding } from './scan.js';
+import { CUSTOM_MATCH_CAP, mergeFindings, scanBuiltin, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding, type Match } from './scan.js';
+import type { TriggerCache } from './prefilter.js';
 
-/** Characters of already-sent text kept as look-behind context. */
+/** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
 const CONTEXT = 256;
 const TOKEN_CHAR = /[A-Za-z0-9_\-+/=.~%]/;
 
 export type KindSink = (kinds: Map<string, number>) => void;
 
+/**
+ * Why the result equals redacting the whole text at once: every detector keeps its own scan
+ * cursor, exactly where a scan of the whole text would be. A match is taken only when no match
+ * attempt from the cursor up to it can change with more text (the detector's hold regex says where
+ * the rest of the text could still grow into a match); the scan then resumes at that match's end,
+ * as a global scan does, whether the match validated or not. Text is sent up to the earliest
+ * position any detector could still redact, never from inside a finding. Operator patterns run in
+ * one automaton per pattern fed the whole stream; a span is final once no live thread can touch it.
+ * The one departure: a match longer than the hold bound is sent redacted at the bound and the rest
+ * of its token is swallowed, so nothing leaks (docs/redaction.md, "Hold-back bound").
+ */
 export class TextChannel {
-  private ctx = '';
-  private pending = '';
-  /** Offset of pending[0] in everything pushed to this channel. */
-  private base = 0;
+  /** Text from `bufStart` (absolute offset) on; the part before `sent` is look-behind context. */
+  private buf = '';
+  private bufStart = 0;
+  private sent = 0;
   private swallowing = false;
+  /** Per built-in detector: absolute position its scan resumes from. */
+  private readonly cursors: number[];
+  /** Built-in findings taken but not sent yet (absolute offsets). */
+  private found: Finding[] = [];
+  /** Per operator pattern: reported spans [start, end) not sent yet (absolute, flat pairs). */
+  private readonly spans: number[][];
   private readonly nfas: NfaScanner[];
-  private readonly spans: Finding[] = [];
+  private readonly matches: Match[] = [];
+  /** Input characters dropped while swallowing the tail of an over-long token. */
+  private swallowed = 0;
+  /** Redacted spans sent so far, in input offsets, as [start, end, marker] (for token logprobs); the owner trims it. */
+  readonly redacted: Array<[number, number, string]> = [];
 
   constructor(private readonly set: DetectorSet, private readonly sink: KindSink) {
     this.nfas = set.customs.map((c) => new NfaScanner(c.prog, CUSTOM_MATCH_CAP));
+    this.cursors = set.builtins.map(() => 0);
+    this.spans = set.customs.map(() => []);
   }
 
   /** Characters currently held back. */
-  get held(): number { return this.pending.length; }
+  get held(): number { return this.bufStart + this.buf.length - this.sent; }
+
+  /** How many input characters are decided (sent or swallowed). */
+  get decided(): number { return this.sent + this.swallowed; }
 
   /** Adds text; returns the redacted text that is safe to send now. */
   push(text: string): string {
@@ -31,16 +58,12 @@ export class TextChannel {
     if (this.swallowing) {
       TOKEN_CONTINUATION.lastIndex = 0;
       const k = TOKEN_CONTINUATION.exec(text)![0].length;
-      if (k > 0) {
-        for (const n of this.nfas) n.feed(text, 0, k);
-        this.ctx = (this.ctx + text.slice(0, k)).slice(-CONTEXT);
-        this.base += k;
-        text = text.slice(k);
-      }
+      this.swallowed += k;
+      text = text.slice(k);
       if (text.length === 0) return '';
       this.swallowing = false;
     }
-    this.pending += text;
+    this.buf += text;
     for (const n of this.nfas) n.feed(text);
     return this.decide(false);
   }
@@ -48,60 +71,114 @@ export class TextChannel {
   /** Ends the channel: everything held is redacted and returned. */
   flush(): string {
     for (const n of this.nfas) n.finish(-1);
-    const out = this.pending.length ? this.decide(true) : '';
+    const out = this.held > 0 || this.spans.some((s) => s.length) ? this.decide(true) : '';
     this.swallowing = false;
     return out;
   }
 
   private decide(final: boolean): string {
-    const set = this.set;
-    const off = this.ctx.length;
-    const text = this.ctx + this.pending;
-    const len = text.length;
-    const found: Finding[] = [];
-    set.findBuiltins(text, off, found);
-    this.collectCustomSpans();
-    for (const s of this.spans) {
-      const start = Math.max(off, s.start - this.base + off);
-      const end = s.end - this.base + off;
-      if (end > start && !isPlaceholder(text.slice(start, end))) found.push({ start, end, kind: s.kind, priority: s.priority });
-    }
+    const set = this.set, text = this.buf, base = this.bufStart, len = text.length;
+    const from = this.sent - base;
     let cut = len;
-    if (!final) {
-      cut = set.holdStart(text, off);
-      for (const n of this.nfas) {
-        const live = n.minLiveStart();
-        if (live !== Infinity) cut = Math.min(cut, Math.max(off, live - this.base + off));
+    let overflow = false;
+    const cache: TriggerCache = new Map();
+    let cacheFrom = len;
+    for (const c of this.cursors) if (c - base < cacheFrom) cacheFrom = Math.max(0, c - base);
+    set.builtins.forEach((d, k) => {
+      let cur = this.cursors[k] - base;
+      if (cur >= len) return;
+      const ms = this.matches;
+      ms.length = 0;
+      scanBuiltin(d, text, cur, cache, ms, cacheFrom);
+      let hold = final ? len : set.holdOf(d, text, cur);
+      for (const m of ms) {
+        if (m.anchor >= hold) break; // an attempt before it could still change: decided later
+        if (m.valid) {
+          this.found.push({ start: m.start + base, end: m.fend + base, kind: d.kind, priority: d.priority });
+          if (!final && m.fend === len && set.growsAt(d, text, m.anchor)) overflow = true;
+        }
+        cur = m.end;
+        if (hold < cur) hold = set.holdOf(d, text, cur);
       }
-    }
-    const merged = found.length ? mergeFindings(found) : found;
+      this.cursors[k] = base + Math.max(cur, hold);
+      if (hold < cut) cut = hold;
+    });
+    const customs: Finding[] = [];
+    set.customs.forEach((c, k) => {
+      const n = this.nfas[k], pairs = this.spans[k];
+      for (const x of n.spans) pairs.push(x);
+      if (n.spans.length) n.spans = [];
+      const live = final ? Infinity : n.minLiveStart() - base;
+      if (live < cut) cut = Math.max(from, live);
+      const united = uniteSpans(pairs);
+      for (let j = 0; j < united.length; j += 2) {
+        const s = Math.max(united[j] - base, from), e = united[j + 1] - base;
+        // A later match that touches this span would join it (and could make it a placeholder).
+        if (e >= live) { if (s < cut) cut = s; continue; }
+        if (e > s && !isPlaceholder(text.slice(s, e))) customs.push({ start: s, end: e, kind: c.kind, priority: c.priority });
+      }
+    });
+    const all = this.found.map((f) => ({ ...f, start: f.start - base, end: f.end - base }));
+    const merged = mergeFindings(customs.length ? all.concat(customs) : all);
     for (let i = merged.length - 1; i >= 0; i--) {
       const f = merged[i];
-      if (f.start < cut && f.end > cut) { cut = Math.max(off, Math.min(f.start, f.anchor ?? f.start)); break; }
+      if (f.start < cut && f.end > cut) { cut = f.start; break; }
       if (f.end <= cut) break;
     }
-    // A finding longer than any hold (an over-long token) is sent redacted; its tail is swallowed.
-    if (!final && len - cut > set.holdMax + 1024) cut = len;
-    const emitted = merged.filter((f) => f.end <= cut);
-    const kinds = new Map<string, number>();
-    const out = set.apply(text, off, cut, emitted, kinds);
-    if (kinds.size) this.sink(kinds);
-    const last = emitted[emitted.length - 1];
-    if (!final && last && last.end === len && cut === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
-    const consumed = cut - off;
-    this.ctx = text.slice(Math.max(0, cut - CONTEXT), cut);
-    this.pending = this.pending.slice(consumed);
-    this.base += consumed;
-    for (let i = this.spans.length - 1; i >= 0; i--) if (this.spans[i].end <= this.base) this.spans.splice(i, 1);
+    // Bounded memory: past the bound, everything held goes out redacted as far as it is known.
+    if (!final && len - cut > set.holdMax + 1024) return this.force(text, base, from, len, merged);
+    const sendable = merged.filter((f) => f.end <= cut);
+    const out = this.emit(text, from, cut, sendable);
+    const last = sendable[sendable.length - 1];
+    if (overflow && cut === len && last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
+    this.advance(cut);
     return out;
   }
 
-  private collectCustomSpans(): void {
-    this.nfas.forEach((n, i) => {
-      const s = n.spans;
-      const c = this.set.customs[i];
-      for (let j = 0; j < s.length; j += 2) this.spans.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
-      if (s.length) n.spans = [];
+  /** Sends everything held, with every span known so far (also undecided ones) redacted. */
+  private force(text: string, base: number, from: number, len: number, merged: Finding[]): string {
+    const extra: Finding[] = [];
+    this.set.customs.forEach((c, k) => {
+      const united = uniteSpans(this.spans[k]);
+      for (let j = 0; j < united.length; j += 2) {
+        const s = Math.max(united[j] - base, from), e = united[j + 1] - base;
+        if (e > s) extra.push({ start: s, end: e, kind: c.kind, priority: c.priority });
+      }
     });
+    const all = extra.length ? mergeFindings(merged.concat(extra)) : merged;
+    const out = this.emit(text, from, len, all);
+    const last = all[all.length - 1];
+    if (last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
+    this.advance(len);
+    for (let k = 0; k < this.cursors.length; k++) if (this.cursors[k] < base + len) this.cursors[k] = base + len;
+    return out;
+  }
+
+  private emit(text: string, from: number, cut: number, findings: Finding[]): string {
+    const kinds = new Map<string, number>();
+    const out = this.set.apply(text, from, cut, findings, kinds);
+    if (kinds.size) {
+      this.sink(kinds);
+      const shift = this.bufStart + this.swallowed;
+      for (const f of findings) this.redacted.push([f.start + shift, f.end + shift, this.set.marker(f.kind)]);
+    }
+    return out;
+  }
+
+  /** Marks text before `cut` (relative to the buffer) as sent and drops what no scan needs any more. */
+  private advance(cut: number): void {
+    const abs = this.bufStart + cut;
+    this.sent = abs;
+    if (this.found.length) this.found = this.found.filter((f) => f.start >= abs);
+    for (const pairs of this.spans) {
+      let w = 0;
+      for (let j = 0; j < pairs.length; j += 2) if (pairs[j + 1] > abs) { pairs[w++] = pairs[j]; pairs[w++] = pairs[j + 1]; }
+      pairs.length = w;
+    }
+    const keep = Math.max(0, cut - CONTEXT);
+    if (keep > 0) {
+      this.buf = this.buf.slice(keep);
+      this.bufStart += keep;
+    }
   }
 }

@@ -1,6 +1,8 @@
 // Redacts the streamed text fields of JSON chunks (OpenAI deltas, Ollama messages), one held-back channel per field.
 import { TextChannel, type KindSink } from './channel.js';
+import { TokenLogprobs } from './logprobs.js';
 import type { DetectorSet } from './scan.js';
+import { TypedEventRedactor } from './typed-events.js';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -9,7 +11,7 @@ const DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as
 const OLLAMA_FIELDS = ['content', 'thinking'] as const;
 const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'type', 'index', 'sequence_number', 'item_id', 'output_index', 'content_index']);
 
-interface Slot { choice: number; field: string; tool?: number; ch: TextChannel }
+interface Slot { choice: number; field: string; tool?: number; ch: TextChannel; logprobs?: TokenLogprobs }
 
 /**
  * Keeps one channel per (choice, field) or (choice, tool call) across the chunks of a stream.
@@ -18,8 +20,53 @@ interface Slot { choice: number; field: string; tool?: number; ch: TextChannel }
 export class ChunkRedactor {
   private readonly slots = new Map<string, Slot>();
   private last: Json | null = null;
+  /** Per choice (or "o" for Ollama): the slot that received text last. */
+  private readonly current = new Map<string, string>();
+  private readonly typed: TypedEventRedactor;
+  /** Chunks to send before the one just processed (held text of a field the stream moved away from). */
+  private before: Json[] = [];
 
-  constructor(private readonly set: DetectorSet, private readonly sink: KindSink, private readonly atomic: (s: string) => string) {}
+  constructor(private readonly set: DetectorSet, private readonly sink: KindSink, private readonly atomic: (s: string) => string) {
+    this.typed = new TypedEventRedactor(set, sink, atomic);
+  }
+
+  /** Chunks that must go out before the chunk `process` was just given; empties the queue. */
+  takeBefore(): Json[] {
+    const b = this.before;
+    if (b.length) this.before = [];
+    return b;
+  }
+
+  /**
+   * The stream moves to slot `key` of `group`: what the previous slot still holds is flushed into
+   * a chunk of its own, sent first, so the client sees the fields in the order the upstream sent them.
+   */
+  private moveTo(group: string, key: string): void {
+    const prev = this.current.get(group);
+    this.current.set(group, key);
+    if (prev === undefined || prev === key) return;
+    const s = this.slots.get(prev);
+    if (!s || s.ch.held === 0) return;
+    const c = this.syntheticBase();
+    if (prev.startsWith('o:')) {
+      const rest = s.ch.flush();
+      if (s.field === 'response') c.response = rest;
+      else c.message = { role: 'assistant', [s.field]: rest };
+      c.done = false;
+    } else {
+      const choice: Json = s.field === 'text' ? { index: s.choice, text: '', finish_reason: null } : { index: s.choice, delta: {}, finish_reason: null };
+      this.flushSlot(choice, s);
+      c.choices = [choice];
+    }
+    this.before.push(c);
+  }
+
+  private syntheticBase(): Json {
+    const last = this.last ?? {};
+    const out: Json = {};
+    for (const k of ['id', 'object', 'created', 'model', 'system_fingerprint', 'created_at']) if (k in last) out[k] = last[k];
+    return out;
+  }
 
   private slot(key: string, choice: number, field: string, tool?: number): Slot {
     let s = this.slots.get(key);
@@ -31,6 +78,7 @@ export class ChunkRedactor {
   process(obj: Json): boolean {
     let changed = false;
     const push = (key: string, choice: number, field: string, value: string, tool?: number): string => {
+      if (value.length > 0) this.moveTo(choice < 0 ? 'o' : String(choice), key);
       const out = this.slot(key, choice, field, tool).ch.push(value);
       if (out !== value) changed = true;
       return out;
@@ -42,7 +90,12 @@ export class ChunkRedactor {
         const idx = typeof c.index === 'number' ? c.index : pos;
         const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
         if (delta) {
-          for (const f of DELTA_FIELDS) if (typeof delta[f] === 'string') delta[f] = push(`${idx}:${f}`, idx, f, delta[f] as string);
+          for (const f of DELTA_FIELDS) {
+            if (typeof delta[f] !== 'string') continue;
+            const given = delta[f] as string;
+            delta[f] = push(`${idx}:${f}`, idx, f, given);
+            if ((f === 'content' || f === 'refusal') && this.logprobsOf(c, `${idx}:${f}`, f, given)) changed = true;
+          }
           if (Array.isArray(delta.tool_calls)) {
             delta.tool_calls.forEach((tc: unknown, j: number) => {
               if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
@@ -52,8 +105,8 @@ export class ChunkRedactor {
           }
         }
         if (typeof c.text === 'string') c.text = push(`${idx}:text`, idx, 'text', c.text);
-        // Token logprobs carry the answer in pieces no per-event check can judge: a redacting stream drops them.
-        if (c.logprobs !== undefined && c.logprobs !== null) {
+        // Token logprobs other than chat's content/refusal lists carry the answer in pieces this redactor cannot align: dropped.
+        if (isObj(c.logprobs) && !Array.isArray(c.logprobs.content) && !Array.isArray(c.logprobs.refusal)) {
           c.logprobs = null;
           changed = true;
         }
@@ -70,6 +123,11 @@ export class ChunkRedactor {
       }
       if (typeof obj.response === 'string') obj.response = push('o:response', -1, 'response', obj.response);
       if (obj.done === true && this.flushOllama(obj)) changed = true;
+    }
+    if (!Array.isArray(obj.choices) && TypedEventRedactor.knows(obj)) {
+      const r = this.typed.process(obj);
+      if (r.before.length) this.before.push(...r.before);
+      return r.changed;
     }
     if (!Array.isArray(obj.choices) && !isObj(obj.message) && typeof obj.response !== 'string' && obj.error === undefined) {
       // A shape this redactor does not know (Responses API, Anthropic-style deltas...): every text in it is
@@ -98,22 +156,50 @@ export class ChunkRedactor {
     let changed = false;
     for (const [key, s] of this.slots) {
       if (s.choice !== idx || key.startsWith('o:')) continue;
-      const rest = s.ch.flush();
-      if (!rest) continue;
-      changed = true;
-      if (s.field === 'text') { c.text = (typeof c.text === 'string' ? c.text : '') + rest; continue; }
-      const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : (c.delta = {} as Json);
-      if (s.tool !== undefined) {
-        const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls : (delta.tool_calls = []);
-        let tc = calls.find((t: unknown) => isObj(t) && t.index === s.tool) as Json | undefined;
-        if (!tc) { tc = { index: s.tool, function: { arguments: '' } }; calls.push(tc); }
-        const fn = isObj(tc.function) ? tc.function : (tc.function = { arguments: '' } as Json);
-        fn.arguments = (typeof fn.arguments === 'string' ? fn.arguments : '') + rest;
-      } else {
-        delta[s.field] = (typeof delta[s.field] === 'string' ? delta[s.field] : '') + rest;
-      }
+      if (this.flushSlot(c, s)) changed = true;
     }
     return changed;
+  }
+
+  /** Appends what slot `s` holds (and the token logprobs held with it) to chunk choice `c`. */
+  private flushSlot(c: Json, s: Slot): boolean {
+    const rest = s.ch.flush();
+    const tokens = s.logprobs?.release(s.ch, true) ?? [];
+    if (tokens.length) {
+      const lp = isObj(c.logprobs) ? c.logprobs : (c.logprobs = {} as Json);
+      lp[s.field] = (Array.isArray(lp[s.field]) ? (lp[s.field] as unknown[]) : []).concat(tokens);
+    }
+    if (!rest) return tokens.length > 0;
+    if (s.field === 'text') { c.text = (typeof c.text === 'string' ? c.text : '') + rest; return true; }
+    const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : (c.delta = {} as Json);
+    if (s.tool !== undefined) {
+      const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls : (delta.tool_calls = []);
+      let tc = calls.find((t: unknown) => isObj(t) && t.index === s.tool) as Json | undefined;
+      if (!tc) { tc = { index: s.tool, function: { arguments: '' } }; calls.push(tc); }
+      const fn = isObj(tc.function) ? tc.function : (tc.function = { arguments: '' } as Json);
+      fn.arguments = (typeof fn.arguments === 'string' ? fn.arguments : '') + rest;
+    } else {
+      delta[s.field] = (typeof delta[s.field] === 'string' ? delta[s.field] : '') + rest;
+    }
+    return true;
+  }
+
+  /**
+   * Token logprobs of a streamed field go out with the text they spell: the entries of this chunk
+   * join the field's queue, and the chunk carries those whose text the channel has decided, with
+   * redacted text replaced in their `token` (and their alternatives dropped).
+   */
+  private logprobsOf(c: Json, key: string, field: string, given: string): boolean {
+    const lp = isObj(c.logprobs) ? c.logprobs : null;
+    const entries = lp && Array.isArray(lp[field]) ? (lp[field] as unknown[]) : null;
+    const s = this.slots.get(key)!;
+    if (!entries && !s.logprobs) return false;
+    s.logprobs ??= new TokenLogprobs();
+    s.logprobs.add(entries ?? [], given.length);
+    const out = s.logprobs.release(s.ch, false);
+    if (lp) lp[field] = out;
+    else if (out.length) c.logprobs = { [field]: out };
+    return true;
   }
 
   private flushOllama(obj: Json): boolean {
@@ -134,7 +220,7 @@ export class ChunkRedactor {
 
   /** True while some field still holds text back. */
   get holding(): boolean {
-    for (const s of this.slots.values()) if (s.ch.held > 0) return true;
+    for (const s of this.slots.values()) if (s.ch.held > 0 || (s.logprobs?.size ?? 0) > 0) return true;
     return false;
   }
 
@@ -142,7 +228,13 @@ export class ChunkRedactor {
    * Flushes every channel into one synthetic chunk shaped like the last chunk seen (same id,
    * model, created), or returns null when nothing was held.
    */
-  pendingChunk(): Json | null {
+  pendingChunks(): Json[] {
+    const typed = this.typed.pending();
+    const c = this.pendingChunk();
+    return c ? [...typed, c] : typed;
+  }
+
+  private pendingChunk(): Json | null {
     if (!this.holding) { for (const s of this.slots.values()) s.ch.flush(); return null; }
     const last = this.last ?? {};
     const out: Json = {};

@@ -17,8 +17,14 @@ export const HOLD_LIMIT = 8448;
 /** [start, end) is redacted; `anchor` (<= start) is where the regex match began, so a stream re-finds it from there. */
 export interface Finding { start: number; end: number; kind: string; priority: number; anchor?: number }
 
-interface Builtin {
-  kind: string; priority: number; re: RegExp; hold: RegExp; holdLen: number;
+/**
+ * One match of a built-in detector, valid or not: [anchor, end) is what the scan consumed (the next
+ * match starts at or after `end`), [start, fend) what is redacted when `valid`.
+ */
+export interface Match { anchor: number; end: number; start: number; fend: number; valid: boolean }
+
+export interface Builtin {
+  kind: string; priority: number; re: RegExp; hold: RegExp; holdY: RegExp; holdLen: number;
   groups: number[] | undefined; validate: DetectorSpec['validate']; hint: RegExp | undefined;
   fast: { literal: string; re: RegExp; groups: number[] | undefined; prev: Uint8Array | null; next: Uint8Array | null } | null;
   /** Where matches can start, with `sticky` (the source, sticky) run at each such position. */
@@ -27,12 +33,8 @@ interface Builtin {
 
 interface Custom {
   kind: string; priority: number; prog: Program; anchor: Anchor | null; finder: LiteralFinder | null; nfa: NfaScanner;
-  /** The same pattern in V8, used only on short windows where backtracking is bounded by the window length. */
-  small: RegExp | null;
 }
 
-/** Windows up to this length run in V8 (at most ~n^2 = 4096 steps each); longer ones run in the NFA. */
-const SMALL_WINDOW = 64;
 
 /** Characters that may continue a token; swallowed after an over-long token was redacted on a stream. */
 export const TOKEN_CONTINUATION = /[A-Za-z0-9_\-+/=.~%]*/y;
@@ -46,6 +48,7 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     priority: spec.priority,
     re: new RegExp(spec.source, flags + 'g' + (spec.groups ? 'd' : '')),
     hold: new RegExp(holdSource(ast, cap), flags + 'g'),
+    holdY: new RegExp(holdSource(ast, Infinity), flags + 'y'),
     holdLen: Math.min(HOLD_LIMIT, maxLen(capRepeats(ast, cap))),
     groups: spec.groups,
     validate: spec.validate,
@@ -66,7 +69,6 @@ export function compileCustom(name: string, source: string): Custom {
   const anchor = requiredLiteral(ast, caseInsensitive);
   return {
     kind: name, priority: 20, prog, anchor, finder: anchor ? new LiteralFinder(anchor.literal) : null, nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP),
-    small: prog.closures ? new RegExp(body, caseInsensitive ? 'gi' : 'g') : null,
   };
 }
 
@@ -84,129 +86,52 @@ export class DetectorSet {
     return m;
   }
 
-  /** Built-in findings that start at or after `from` (earlier text is context for look-behinds). */
+  /** Built-in findings of matches that start at or after `from` (earlier text is context for look-behinds). */
   findBuiltins(text: string, from: number, out: Finding[]): void {
     const cache: TriggerCache = new Map();
+    const matches: Match[] = [];
     for (const d of this.builtins) {
-      if (d.fast) { this.findAnchored(d, text, from, out); continue; }
-      if (d.at) { this.findTriggered(d, text, from, candidates(text, from, d.at, cache), out); continue; }
-      if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) continue;
-      const re = d.re;
-      re.lastIndex = from;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        if (m[0].length === 0) { re.lastIndex++; continue; }
-        let start = m.index, end = m.index + m[0].length;
-        if (d.groups) {
-          for (const g of d.groups) {
-            const span = m.indices?.[g];
-            if (span) { start = span[0]; end = span[1]; break; }
-          }
-        }
-        if (d.validate && !d.validate(text.slice(start, end), m)) continue;
-        out.push({ start, end, kind: d.kind, priority: d.priority, anchor: m.index });
-      }
+      matches.length = 0;
+      scanBuiltin(d, text, from, cache, matches);
+      for (const m of matches) if (m.valid) out.push({ start: m.start, end: m.fend, kind: d.kind, priority: d.priority });
     }
   }
 
   /**
-   * The same findings as scanning with the global regex from `from`: every match starts at a
-   * candidate, so the leftmost match at or after the cursor is the first candidate where it matches.
+   * Leftmost position at or after `from` where the rest of `text` could still grow into a match
+   * of `d` (so a match attempt there depends on text not seen yet); text.length when none.
+   * Positions more than `d.holdLen` before the end are not considered: that bounds every hold.
    */
-  private findTriggered(d: Builtin, text: string, from: number, starts: ArrayLike<number>, out: Finding[]): void {
-    const re = d.sticky!;
-    let cursor = from;
-    for (let k = 0; k < starts.length; k++) {
-      const p = starts[k];
-      if (p < cursor) continue;
-      re.lastIndex = p;
-      const m = re.exec(text);
-      if (m === null) continue;
-      if (m[0].length === 0) { cursor = p + 1; continue; }
-      let start = p, end = p + m[0].length;
-      cursor = end;
-      if (d.groups) {
-        for (const g of d.groups) {
-          const span = m.indices?.[g];
-          if (span) { start = span[0]; end = span[1]; break; }
-        }
-      }
-      if (d.validate && !d.validate(text.slice(start, end), m)) continue;
-      out.push({ start, end, kind: d.kind, priority: d.priority, anchor: p });
-    }
+  holdOf(d: Builtin, text: string, from: number): number {
+    const re = d.hold;
+    re.lastIndex = Math.max(from, text.length - d.holdLen - 1);
+    const m = re.exec(text);
+    return m ? m.index : text.length;
   }
 
-  /** Runs a sticky regex at each occurrence of the detector's literal; group 1 may extend the start leftwards. */
-  private findAnchored(d: Builtin, text: string, from: number, out: Finding[]): void {
-    const { literal, re, groups, prev, next } = d.fast!;
-    const len = literal.length;
-    let i = text.indexOf(literal, from);
-    while (i >= 0) {
-      if (prev !== null || next !== null) {
-        const a = i > 0 ? text.charCodeAt(i - 1) : -1, b = i + len < text.length ? text.charCodeAt(i + len) : -1;
-        if ((prev !== null && (a < 0 || (a < 128 && prev[a] === 0))) || (next !== null && (b < 0 || (b < 128 && next[b] === 0)))) {
-          i = text.indexOf(literal, i + 1);
-          continue;
-        }
-      }
-      re.lastIndex = i;
-      const m = re.exec(text);
-      if (!m) { i = text.indexOf(literal, i + 1); continue; }
-      const end = m.index + m[0].length;
-      let span: [number, number] | undefined;
-      if (groups) {
-        for (const g of groups) if ((span = m.indices?.[g])) break;
-      } else {
-        const left = m.indices?.[1];
-        span = [left ? Math.max(from, left[0]) : m.index, end];
-      }
-      if (span && (!d.validate || d.validate(text.slice(span[0], span[1]), m))) {
-        out.push({ start: span[0], end: span[1], kind: d.kind, priority: d.priority, anchor: Math.min(span[0], m.index) });
-      }
-      i = text.indexOf(literal, Math.max(i + 1, end));
-    }
+  /** True when a match attempt of `d` at `at` could still grow with more text (ignores the hold bound). */
+  growsAt(d: Builtin, text: string, at: number): boolean {
+    d.holdY.lastIndex = at;
+    return d.holdY.test(text);
   }
 
   /** Custom-pattern findings inside text[from, to), run near each pattern's anchor literal. */
   findCustoms(text: string, from: number, to: number, out: Finding[]): void {
     for (const c of this.customs) {
       const windows = c.anchor ? anchorWindows(text, from, to, c.anchor, c.finder!) : [from, to];
+      const pairs: number[] = [];
       for (let i = 0; i < windows.length; i += 2) {
         const ws = windows[i], we = windows[i + 1];
-        if (c.small && we - ws <= SMALL_WINDOW) {
-          const piece = text.slice(ws, we);
-          c.small.lastIndex = 0;
-          let m: RegExpExecArray | null;
-          while ((m = c.small.exec(piece)) !== null) {
-            if (m[0].length === 0) { c.small.lastIndex++; continue; }
-            if (!isPlaceholder(m[0])) out.push({ start: ws + m.index, end: ws + m.index + m[0].length, kind: c.kind, priority: c.priority });
-          }
-          continue;
-        }
         c.nfa.reset(ws, ws > 0 ? text.charCodeAt(ws - 1) : -1);
         c.nfa.feed(text, ws, we);
         c.nfa.finish(we < text.length ? text.charCodeAt(we) : -1);
-        const s = c.nfa.spans;
-        for (let j = 0; j < s.length; j += 2) {
-          if (!isPlaceholder(text.slice(s[j], s[j + 1]))) out.push({ start: s[j], end: s[j + 1], kind: c.kind, priority: c.priority });
-        }
+        for (const x of c.nfa.spans) pairs.push(x);
+      }
+      const united = uniteSpans(pairs);
+      for (let j = 0; j < united.length; j += 2) {
+        if (!isPlaceholder(text.slice(united[j], united[j + 1]))) out.push({ start: united[j], end: united[j + 1], kind: c.kind, priority: c.priority });
       }
     }
-  }
-
-  /**
-   * Leftmost position at or after `from` where the rest of `text` could still grow into a
-   * built-in finding; text.length when none.
-   */
-  holdStart(text: string, from: number): number {
-    let best = text.length;
-    for (const d of this.builtins) {
-      const re = d.hold;
-      re.lastIndex = Math.max(from, text.length - d.holdLen - 1);
-      const m = re.exec(text);
-      if (m && m.index < best) best = m.index;
-    }
-    return best;
   }
 
   redactText(text: string): { text: string; kinds: Map<string, number> } {
@@ -232,6 +157,24 @@ export class DetectorSet {
   }
 }
 
+/**
+ * Unites spans (flat [start, end) pairs) that overlap or touch: an operator pattern redacts the
+ * union of every text it matches, so where one match ends and the next begins is not visible.
+ */
+export function uniteSpans(pairs: number[]): number[] {
+  if (pairs.length <= 2) return pairs;
+  const idx: number[] = [];
+  for (let j = 0; j < pairs.length; j += 2) idx.push(j);
+  idx.sort((x, y) => pairs[x] - pairs[y]);
+  const out: number[] = [];
+  for (const j of idx) {
+    const n = out.length;
+    if (n > 0 && pairs[j] <= out[n - 1]) { if (pairs[j + 1] > out[n - 1]) out[n - 1] = pairs[j + 1]; }
+    else out.push(pairs[j], pairs[j + 1]);
+  }
+  return out;
+}
+
 /** Sorts findings and unites overlapping ones; a union takes the kind of its highest-priority part. */
 export function mergeFindings(found: Finding[]): Finding[] {
   found.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -245,6 +188,90 @@ export function mergeFindings(found: Finding[]): Finding[] {
     } else out.push({ ...f });
   }
   return out;
+}
+
+/**
+ * Every match of `d` from `from` on, in the order of a global scan: each starts at or after the end
+ * of the one before, whether or not it validated. `cache` holds trigger positions from `cacheFrom`
+ * (<= from) on, shared by the detectors of one pass. The three ways to run a detector (plain global
+ * regex, sticky regex at trigger positions, sticky regex at a literal) give the same matches.
+ */
+export function scanBuiltin(d: Builtin, text: string, from: number, cache: TriggerCache, out: Match[], cacheFrom = from): void {
+  if (d.fast) { scanAnchored(d, text, from, out); return; }
+  if (d.at) { scanTriggered(d, text, from, candidates(text, cacheFrom, d.at, cache), out); return; }
+  if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) return;
+  const re = d.re;
+  re.lastIndex = from;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (m[0].length === 0) { re.lastIndex++; continue; }
+    out.push(toMatch(d, text, m, m.index, m.index + m[0].length));
+  }
+}
+
+function toMatch(d: Builtin, text: string, m: RegExpExecArray, anchor: number, end: number): Match {
+  let start = anchor, fend = end;
+  if (d.groups) {
+    for (const g of d.groups) {
+      const span = m.indices?.[g];
+      if (span) { start = span[0]; fend = span[1]; break; }
+    }
+  }
+  const valid = !d.validate || d.validate(text.slice(start, fend), m);
+  return { anchor, end, start, fend, valid };
+}
+
+/** The leftmost match at or after the cursor is the first candidate where the sticky regex matches. */
+function scanTriggered(d: Builtin, text: string, from: number, starts: ArrayLike<number>, out: Match[]): void {
+  const re = d.sticky!;
+  let cursor = from;
+  for (let k = 0; k < starts.length; k++) {
+    const p = starts[k];
+    if (p < cursor) continue;
+    re.lastIndex = p;
+    const m = re.exec(text);
+    if (m === null) continue;
+    if (m[0].length === 0) { cursor = p + 1; continue; }
+    const match = toMatch(d, text, m, p, p + m[0].length);
+    cursor = match.end;
+    out.push(match);
+  }
+}
+
+/**
+ * Runs a sticky regex at each occurrence of the detector's literal; group 1 (in a look-behind) may
+ * move the start leftwards, but never before the end of the previous match, as in a global scan.
+ */
+function scanAnchored(d: Builtin, text: string, from: number, out: Match[]): void {
+  const { literal, re, groups, prev, next } = d.fast!;
+  const len = literal.length;
+  let cursor = from;
+  let i = text.indexOf(literal, from);
+  while (i >= 0) {
+    if (prev !== null || next !== null) {
+      const a = i > 0 ? text.charCodeAt(i - 1) : -1, b = i + len < text.length ? text.charCodeAt(i + len) : -1;
+      if ((prev !== null && (a < 0 || (a < 128 && prev[a] === 0))) || (next !== null && (b < 0 || (b < 128 && next[b] === 0)))) {
+        i = text.indexOf(literal, i + 1);
+        continue;
+      }
+    }
+    re.lastIndex = i;
+    const m = re.exec(text);
+    if (!m) { i = text.indexOf(literal, i + 1); continue; }
+    const end = m.index + m[0].length;
+    const left = m.indices?.[1];
+    const anchor = left && !groups ? left[0] : m.index;
+    if (anchor < cursor) { i = text.indexOf(literal, i + 1); continue; }
+    let span: [number, number] | undefined;
+    if (groups) {
+      for (const g of groups) if ((span = m.indices?.[g])) break;
+    } else span = [anchor, end];
+    out.push(span
+      ? { anchor: Math.min(anchor, span[0]), end, start: span[0], fend: span[1], valid: !d.validate || d.validate(text.slice(span[0], span[1]), m) }
+      : { anchor, end, start: anchor, fend: end, valid: false });
+    cursor = end;
+    i = text.indexOf(literal, Math.max(i + 1, end));
+  }
 }
 
 function anchorWindows(text: string, from: number, to: number, a: Anchor, finder: LiteralFinder): number[] {

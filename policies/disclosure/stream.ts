@@ -102,7 +102,9 @@ export class SseStreamRedactor implements StreamRedactor {
     let payload: string;
     let prefix = '';
     if (obj) {
-      if (!this.chunks.process(obj)) return raw;
+      const changed = this.chunks.process(obj);
+      prefix = this.chunks.takeBefore().map((c) => this.frame(c, lines)).join('');
+      if (!changed) return prefix + raw;
       payload = JSON.stringify(obj);
     } else {
       prefix = this.flushChunks();
@@ -115,9 +117,14 @@ export class SseStreamRedactor implements StreamRedactor {
     return prefix + outLines.join(this.eol) + this.eol + this.eol;
   }
 
+  /** A synthetic event: typed events (Responses, Messages) get the `event:` line their clients dispatch on. */
+  private frame(c: Record<string, unknown>, lines: string[] = []): string {
+    const named = typeof c.type === 'string' && (lines.length === 0 || lines.some((l) => l.startsWith('event:')));
+    return `${named && typeof c.type === 'string' ? `event: ${c.type}${this.eol}` : ''}data: ${JSON.stringify(c)}${this.eol}${this.eol}`;
+  }
+
   private flushChunks(): string {
-    const c = this.chunks.pendingChunk();
-    return c ? `data: ${JSON.stringify(c)}${this.eol}${this.eol}` : '';
+    return this.chunks.pendingChunks().map((c) => this.frame(c)).join('');
   }
 
   private flushAll(): string {
@@ -159,8 +166,7 @@ export class NdjsonStreamRedactor implements StreamRedactor {
       if (obj) { this.chunks.process(obj); out += JSON.stringify(obj); } else out += this.text.push(this.buf);
       this.buf = '';
     }
-    const c = this.chunks.pendingChunk();
-    if (c) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
+    for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
     out += this.text.flush();
     return Buffer.from(out, 'utf8');
   }
@@ -196,8 +202,10 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     const body = l.slice(0, l.length - eol.length);
     const obj = parseJsonObject(body);
     if (!obj) return body.trim() === '' ? l : this.text.push(l);
-    const prefix = this.text.held ? this.text.flush() : '';
-    return prefix + (this.chunks.process(obj) ? JSON.stringify(obj) + eol : l);
+    let prefix = this.text.held ? this.text.flush() : '';
+    const changed = this.chunks.process(obj);
+    for (const c of this.chunks.takeBefore()) prefix += JSON.stringify(c) + eol;
+    return prefix + (changed ? JSON.stringify(obj) + eol : l);
   }
 }
 

@@ -1,4 +1,5 @@
 // Static facts about a parsed pattern: lengths, re-emitted source and the hold-back ("could still become a match") regex.
+import { caseVariants } from './fold.js';
 import { complement, foldCase, normalize, type Node } from './parse.js';
 
 /** Source of `node`; capture groups stay capturing only when `keepCaptures`. */
@@ -58,7 +59,7 @@ export function maxLen(node: Node): number {
 /**
  * Regex source that matches, anchored at the end of the input, every non-empty text that is a
  * prefix of some match of `node` (complete matches included). Unbounded repeats are capped at
- * `cap` characters so the result only ever matches a bounded suffix.
+ * `cap` characters so the result only ever matches a bounded suffix (`cap` = Infinity: not capped).
  */
 export function holdSource(node: Node, cap: number): string {
   return F(node, cap);
@@ -74,11 +75,12 @@ function F(node: Node, cap: number): string {
     case 'alt': return `(?:${node.alts.map((n) => F(n, cap)).join('|')})`;
     case 'seq': return seqF(node.items, 0, cap);
     case 'rep': {
-      if (node.node.t === 'char') return `${node.node.raw}{0,${Math.min(node.max, cap)}}${END}`;
+      const bound = Math.min(node.max, cap);
+      if (node.node.t === 'char') return `${node.node.raw}${bound === Infinity ? '*' : `{0,${bound}}`}${END}`;
       const per = Math.max(1, minLen(node.node));
-      const count = node.max === Infinity ? Math.ceil(cap / per) : node.max;
+      const count = node.max === Infinity ? (cap === Infinity ? Infinity : Math.ceil(cap / per)) : node.max;
       const inner = toSource(node.node);
-      const before = count - 1 > 0 ? `(?:${inner}){0,${count - 1}}` : '';
+      const before = count === Infinity ? `(?:${inner})*` : count - 1 > 0 ? `(?:${inner}){0,${count - 1}}` : '';
       return `${before}${F(node.node, cap)}`;
     }
     case 'assert': return END;
@@ -159,7 +161,8 @@ export function requiredLiteral(node: Node, caseInsensitive: boolean): Anchor | 
     while (j < items.length && singleCode(items[j]) !== null) j++;
     if (j > i) {
       const lit = items.slice(i, j).map((n) => String.fromCharCode(singleCode(n)!)).join('');
-      if (!(caseInsensitive && /[A-Za-z]/.test(lit))) {
+      // The finder compares code units exactly: under (?i) a literal with any cased letter cannot anchor.
+      if (!(caseInsensitive && [...lit].some((ch) => caseVariants(ch.charCodeAt(0)).length > 0))) {
         const score = lit.length * 4 - (/^[\s.,\-_:/]$/.test(lit) ? 3 : 0);
         if (!best || score > best.score) best = { from: i, to: j, score };
       }

@@ -1,4 +1,5 @@
 // Parses the JavaScript regular-expression dialect used by detectors into a small AST.
+import { addCaseVariants } from './fold.js';
 
 export type Node =
   | { t: 'char'; raw: string; set: CharSet }
@@ -49,16 +50,9 @@ export function complement(pairs: number[]): number[] {
   return out;
 }
 
-/** Adds the other ASCII case of every letter in the set (used for the `i` flag). */
+/** Adds every other case of every letter in the set (the `i` flag), with JavaScript's case equivalence. */
 export function foldCase(pairs: number[]): number[] {
-  const extra: number[] = [];
-  for (let i = 0; i < pairs.length; i += 2) {
-    for (let c = Math.max(pairs[i], 0x41); c <= Math.min(pairs[i + 1], 0x7a); c++) {
-      if (c <= 0x5a) extra.push(c + 32, c + 32);
-      else if (c >= 0x61) extra.push(c - 32, c - 32);
-    }
-  }
-  return normalize(pairs.concat(extra));
+  return normalize(pairs.concat(addCaseVariants(normalize(pairs))));
 }
 
 /** Parses `source`; throws RegexSyntaxError on malformed input. */
