@@ -75,6 +75,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     kind: 'aws_secret_key', filter: KEY, priority: 90, flags: 'i', groups: [1], validate: notPlaceholder, at: ASSIGN,
     source: r`${BW}(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?[ \t]{0,3}(?:=>|:=|=|:)[ \t]{0,3}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
   },
+  // lollms-guard's own API keys (`gen-key`: "lg_" + 32 random bytes in base64url): an answer must never echo one.
+  { kind: 'lollms_guard_key', filter: KEY, priority: 90, validate: notPlaceholder, at: lit(NBW, 'lg_'), source: r`${BW}lg_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])` },
   { kind: 'github_token', filter: KEY, priority: 90, validate: notPlaceholder, at: lit(NBW, 'ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'), source: r`${BW}(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})` },
   { kind: 'gitlab_token', filter: KEY, priority: 90, validate: notPlaceholder, at: lit(NB, 'gl'), source: r`${B}gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}` },
   { kind: 'slack_token', filter: KEY, priority: 90, validate: notPlaceholder, at: lit(NB, 'xox', 'xapp-'), source: r`${B}(?:xox[abposre]|xapp)-(?:[0-9]{1,16}-)?[A-Za-z0-9-]{10,}` },
