@@ -1,6 +1,10 @@
-// The operator patterns of the reference policy ([security.information_disclosure.patterns]), copied here so tests never read ../shared.
-export const REFERENCE_PATTERNS: Readonly<Record<string, string>> = Object.freeze({
-  api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
-  jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
-  email_pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}',
-});
+// The operator patterns of the project's complete example policy (config/reference.toml), read from it once.
+import { readFileSync } from 'node:fs';
+import { parse } from 'smol-toml';
+import { REFERENCE_POLICY } from './paths.js';
+
+interface PatternsDoc { security: { information_disclosure: { patterns: Record<string, string> } } }
+
+export const REFERENCE_PATTERNS: Readonly<Record<string, string>> = Object.freeze(
+  { ...(parse(readFileSync(REFERENCE_POLICY, 'utf8')) as unknown as PatternsDoc).security.information_disclosure.patterns },
+);

@@ -3,14 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileDisclosure, type DisclosureOptions, type Redactor } from '../../policies/disclosure/index.js';
 import { corpus, baseDisclosure, type CorpusItem } from '../helpers/corpus.js';
+import { REFERENCE_PATTERNS } from '../helpers/reference-patterns.js';
 
 type Item = CorpusItem;
 const base: DisclosureOptions = baseDisclosure;
-const referencePatterns = {
-  api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
-  jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
-  email_pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}',
-};
+const referencePatterns = REFERENCE_PATTERNS;
 
 function measure(r: Redactor) {
   const stats = { credential: [0, 0], pii: [0, 0], benign: [0, 0] } as Record<Item['category'], [number, number]>;

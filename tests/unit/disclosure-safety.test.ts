@@ -3,16 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPatternSafety, compileDisclosure, validateDisclosureOptions, type DisclosureOptions } from '../../policies/disclosure/index.js';
 import { isCardNumber, isIban, isInternalIpv4, isInternalIpv6, isSsn, luhn } from '../../policies/disclosure/validators.js';
+import { REFERENCE_PATTERNS } from '../helpers/reference-patterns.js';
 
 const reference: DisclosureOptions = {
   enabled: true, redact_requests: true, redact_responses: true, replacement: '[REDACTED:{kind}]',
   sanitize_errors: true, hide_versions: true,
   filters: { redact_api_keys: true, remove_stack_traces: true, remove_file_paths: true, remove_internal_ips: true, remove_usernames: true, redact_emails: true },
-  patterns: {
-    api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
-    jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
-    email_pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}',
-  },
+  patterns: { ...REFERENCE_PATTERNS },
 };
 
 test('the reference policy patterns pass the safety check', () => {

@@ -4,17 +4,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileDisclosure, type DisclosureOptions, type RedactionRecord, type Redactor } from '../../policies/disclosure/index.js';
 import { corpus, baseDisclosure, type CorpusItem } from '../helpers/corpus.js';
+import { REFERENCE_PATTERNS } from '../helpers/reference-patterns.js';
 
 type Item = CorpusItem;
 const base: DisclosureOptions = baseDisclosure;
 const builtinOnly = compileDisclosure(base);
 const reference = compileDisclosure({
   ...base,
-  patterns: {
-    api_key_pattern: 'sk-[a-zA-Z0-9]{32,}',
-    jwt_pattern: 'eyJ[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+\\.[a-zA-Z0-9_-]+',
-    email_pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}',
-  },
+  patterns: { ...REFERENCE_PATTERNS },
 });
 
 type Format = 'sse' | 'ndjson-openai' | 'ndjson-ollama' | 'text';
