@@ -1,9 +1,9 @@
 // Authentication stage: OIDC access token (policies/oidc/) or API key from Authorization/X-API-Key, sha256 lookup, expiry, staleness, IP lockout.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { AuthenticationSection, AuthorizationSection } from './compiled.js';
-import type { Principal } from '../proxy/context.js';
-import { deny } from '../proxy/deny.js';
+import type { AuthenticationSection, AuthorizationSection } from '../kernel/policy.js';
+import type { Principal } from '../kernel/context.js';
+import { deny } from '../kernel/deny.js';
 import type { Lockouts } from './lockout.js';
 import { createTokenAuthentication, type OidcDeps, type TokenAuthEvent } from './oidc/stage.js';
 

@@ -1,9 +1,9 @@
 // Authorization stages: role route allow/deny lists (after path normalisation), model globs and token caps.
 import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
-import type { AuthorizationSection } from './compiled.js';
-import { deny } from '../proxy/deny.js';
-import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../proxy/endpoints.js';
+import type { AuthorizationSection } from '../kernel/policy.js';
+import { deny } from '../kernel/deny.js';
+import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
 import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
@@ -166,7 +166,7 @@ function tokenValue(v: unknown): number | undefined {
  * carry the cap (proxy/endpoints.ts): nothing is added that the server would refuse, and a client's field
  * the server ignores cannot leave it unlimited. Non-generating endpoints (embeddings, lists) get nothing.
  */
-function capTokens(ctx: import('../proxy/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, denyIt: () => boolean): boolean {
+function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, denyIt: () => boolean): boolean {
   const body = ctx.json!;
   const optionsOf = (create: boolean): Record<string, unknown> | undefined => {
     const o = body.options;

@@ -1,7 +1,7 @@
 // CORS stage: the cors package configured from [security.cors]; preflights end here, unlisted origins get no ACAO.
 import cors from 'cors';
 import type { RequestHandler } from 'express';
-import type { CorsSection } from './compiled.js';
+import type { CorsSection } from '../kernel/policy.js';
 
 export function createCors(section: CorsSection): RequestHandler | null {
   if (!section.enabled) return null;

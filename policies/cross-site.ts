@@ -1,8 +1,8 @@
 // Cross-site stage: a state-changing request whose Origin is neither listed in security.cors.origins nor the proxy's own is refused before authentication.
 import { isIP } from 'node:net';
 import type { RequestHandler } from 'express';
-import type { CorsSection } from './compiled.js';
-import { deny } from '../proxy/deny.js';
+import type { CorsSection } from '../kernel/policy.js';
+import { deny } from '../kernel/deny.js';
 import { catalogue } from './lollms/compile.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

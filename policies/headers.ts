@@ -2,7 +2,7 @@
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { HeadersSection } from './compiled.js';
+import type { HeadersSection } from '../kernel/policy.js';
 
 /**
  * Helmet's headers are static: run its middleware once against a recording response when the policy loads,

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { CompiledPolicy, Policy, ValueOrigin } from './compiled.js';
+import type { CompiledPolicy, Policy, ValueOrigin } from '../kernel/policy.js';
 import { locateKeys, nearest, tomlErrorToProblem, joinPath, type Position } from './toml-locate.js';
 import { mergeAll, getPath, hasPath, isPlainObject, deepFreeze, type PlainObject } from './merge.js';
 import { readEnvOverrides, applyEnvOverrides, checkEnvApiKey, plainDates, type EnvOverride } from './env.js';

@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { AuthenticationSection, RateLimitingSection } from './compiled.js';
+import type { AuthenticationSection, RateLimitingSection } from '../kernel/policy.js';
 import { effectivePrefix } from '../proxy/stores/redis-connection.js';
 import type { SharedClient } from '../proxy/stores/shared-redis.js';
 

@@ -1,7 +1,7 @@
 // SSRF guard for URLs inside request bodies that the model host might fetch (image_url parts, file references).
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
-import type { UrlValidation } from './compiled.js';
+import type { UrlValidation } from '../kernel/policy.js';
 
 const URL_KEYS = new Set(['url', 'image_url', 'file_url', 'audio_url', 'video_url']);
 const LOCAL_RANGES = new Set(['loopback', 'linkLocal', 'unspecified', 'broadcast', 'multicast', 'reserved']);

@@ -1,9 +1,9 @@
 // Validation stage: JSON-object bodies, depth, NUL bytes, NFC, prompt length, user id pattern, SSRF-safe URLs.
 import type { RequestHandler } from 'express';
-import type { ValidationSection } from './compiled.js';
-import { deny } from '../proxy/deny.js';
+import type { ValidationSection } from '../kernel/policy.js';
+import { deny } from '../kernel/deny.js';
 import { collectUrls, createUrlGuard } from './url-guard.js';
-import { checkJsonText, decodeUtf8 } from '../proxy/json-canonical.js';
+import { checkJsonText, decodeUtf8 } from '../kernel/json-canonical.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
 

@@ -3,10 +3,10 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import proxyaddr from 'proxy-addr';
-import type { CompiledPolicy } from '../policies/compiled.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
 import { buildPipeline, type Pipeline, type PipelineDeps } from './pipeline.js';
 import { bodyErrors } from './body.js';
-import { sendError } from './deny.js';
+import { sendError } from '../kernel/deny.js';
 import { takeCredentials } from './upgrade.js';
 
 export interface PolicyApp {

@@ -1,8 +1,8 @@
 // Body stages: a declared length over the limit is refused before any byte is read; the body is read counted, 413 past it.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerSection } from '../policies/compiled.js';
-import { deny, sendError } from './deny.js';
+import type { ServerSection } from '../kernel/policy.js';
+import { deny, sendError } from '../kernel/deny.js';
 
 /**
  * Ends a connection whose request body will not be read: the answer goes out with `Connection: close`,

@@ -2,9 +2,9 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { errorBody, ERRORS, type ErrorCode } from './errors.js';
+import { errorBody, ERRORS, type ErrorCode } from '../kernel/errors.js';
 import { closeAfterAnswer } from './body.js';
-import { sendError } from './deny.js';
+import { sendError } from '../kernel/deny.js';
 
 /**
  * Options for the listener itself. Node checks headersTimeout / requestTimeout only every

@@ -1,12 +1,12 @@
 // Wires the policy areas that plug into slots of the pipeline (rate limits, redaction) for one loaded policy.
 import type { RequestHandler } from 'express';
-import type { CompiledPolicy } from '../policies/compiled.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
 import { compileDisclosure, detectStreamFormat, streamErrorTrailer, type RedactionRecord } from '../policies/disclosure/index.js';
 import type { AuditLogger } from './audit/types.js';
 import type { Metrics } from './metrics/index.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../kernel/context.js';
 import type { ResponseHooks } from './upstream/forward.js';
-import { deny } from './deny.js';
+import { deny } from '../kernel/deny.js';
 import { createRateLimiting } from '../policies/rate-limit/index.js';
 import type { SharedClient } from './stores/shared-redis.js';
 

@@ -1,10 +1,10 @@
 // First stage: request id, W3C trace context, client address, normalised path; the audit line is armed here.
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { CompiledPolicy } from '../policies/compiled.js';
-import type { RequestContext } from './context.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
+import type { RequestContext } from '../kernel/context.js';
 import { normalizePath } from './normalize-path.js';
-import { sendError } from './deny.js';
+import { sendError } from '../kernel/deny.js';
 
 const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CompiledPolicy } from '../policies/compiled.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
 import { sha256Hex, type ExtraKey } from '../policies/auth.js';
 
 export const GENERATED_KEY_FILE = 'admin-key.sha256';

@@ -1,6 +1,6 @@
 // The request's whole path, top to bottom: one ordered list of stages built once per policy load.
 import type { RequestHandler } from 'express';
-import type { CompiledPolicy } from '../policies/compiled.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
 import { createSecurityHeaders } from '../policies/headers.js';
 import { createCors } from '../policies/cors.js';
 import { createAuthentication, type AuthDeps } from '../policies/auth.js';
@@ -8,11 +8,11 @@ import { createAuthorization } from '../policies/authorization.js';
 import { createValidation } from '../policies/validation.js';
 import { createCrossSite } from '../policies/cross-site.js';
 import { createPathValueGuard, createRequestLinePathGuard } from '../policies/lollms/path-values.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../kernel/context.js';
 import { createIntake } from './intake.js';
 import { createHealth, type HealthSources } from './health.js';
 import { createBodyReader, createDeclaredLengthCheck } from './body.js';
-import { sendError } from './deny.js';
+import { sendError } from '../kernel/deny.js';
 import { createForward, type UpstreamDeps } from './upstream/forward.js';
 import { createWebSocketForward } from './upstream/websocket.js';
 import { compileSecretPaths, createUpgradeCheck, maskedContext } from './upgrade.js';

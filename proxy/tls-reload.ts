@@ -3,7 +3,7 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import tls from 'node:tls';
-import type { TlsSection } from '../policies/compiled.js';
+import type { TlsSection } from '../kernel/policy.js';
 import { cipherKeyProblem, tlsServerOptions } from './tls.js';
 
 export interface TlsReloadResult {

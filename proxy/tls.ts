@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import type { TlsSection } from '../policies/compiled.js';
+import type { TlsSection } from '../kernel/policy.js';
 
 /** IANA TLS 1.2 suite names (what the policy uses) to OpenSSL's (what Node takes). TLS 1.3 names are the same in both. */
 const IANA_TO_OPENSSL: Record<string, string> = {

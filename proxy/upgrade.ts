@@ -1,9 +1,9 @@
 // Upgrade requests: the key from a query parameter or Sec-WebSocket-Protocol, the upgrade check, and secret path masks.
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { CompiledPolicy } from '../policies/compiled.js';
-import type { RequestContext } from './context.js';
-import { deny } from './deny.js';
+import type { CompiledPolicy } from '../kernel/policy.js';
+import type { RequestContext } from '../kernel/context.js';
+import { deny } from '../kernel/deny.js';
 
 /** Subprotocol entries that carry a key: ours, and the one OpenAI's browser realtime client sends. */
 export const KEY_PROTOCOL_PREFIXES = ['lollms-guard.key.', 'openai-insecure-api-key.'] as const;

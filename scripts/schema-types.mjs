@@ -1,6 +1,6 @@
-// Derives policies/generated/policy-types.ts from config/policy.schema.json (run by `npm run build`).
+// Derives kernel/generated/policy-types.ts from config/policy.schema.json (run by `npm run build`).
 // A key with a default is required in the type: the loader fills defaults before anything reads it.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,16 @@ function declare(node) {
 }
 
 declare(schema);
-const out = join(root, 'policies/generated/policy-types.ts');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `// Generated from config/policy.schema.json by scripts/schema-types.mjs. Do not edit.\n\n${decls.join('\n\n')}\n`);
+const out = join(root, 'kernel/generated/policy-types.ts');
+const text = `// Generated from config/policy.schema.json by scripts/schema-types.mjs. Do not edit.\n\n${decls.join('\n\n')}\n`;
+if (process.argv.includes('--check')) {
+  // The file is committed (an editor on a fresh clone sees the types); this says whether it is current.
+  const current = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  if (current !== text) {
+    process.stderr.write('kernel/generated/policy-types.ts is out of date with config/policy.schema.json: run "npm run build" and commit it\n');
+    process.exit(1);
+  }
+} else if (!existsSync(out) || readFileSync(out, 'utf8') !== text) {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, text);
+}

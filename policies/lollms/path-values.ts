@@ -1,9 +1,9 @@
 // LoLLMS path-value stage: path, folder, file and database fields (JSON, form, query, URL tail) refused when they escape; fetched URLs SSRF-checked.
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { UrlValidation } from '../compiled.js';
+import type { UrlValidation } from '../../kernel/policy.js';
 import { createUrlGuard } from '../url-guard.js';
-import { deny } from '../../proxy/deny.js';
+import { deny } from '../../kernel/deny.js';
 import { catalogue, unsafePathValue, type CompiledEntry } from './compile.js';
 
 /** One field value found in a request, with where it was. */

@@ -1,7 +1,7 @@
 // An issuer's signing keys: discovery + JWKS fetched off the hot path, cached, refreshed on a timer or an unknown kid.
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { OidcIssuer } from '../compiled.js';
+import type { OidcIssuer } from '../../kernel/policy.js';
 import { urlProblem } from './urls.js';
 
 export interface KeyEvent {

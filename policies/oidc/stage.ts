@@ -1,9 +1,9 @@
 // The access-token half of authentication: tells a JWT of a trusted issuer from an API key, verifies it, sets the principal.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthenticationSection } from '../compiled.js';
+import type { AuthenticationSection } from '../../kernel/policy.js';
 import type { Lockouts } from '../lockout.js';
-import { deny } from '../../proxy/deny.js';
-import type { Principal } from '../../proxy/context.js';
+import { deny } from '../../kernel/deny.js';
+import type { Principal } from '../../kernel/context.js';
 import { KeySource, type KeySourceOptions } from './keys.js';
 import { IssuerVerifier, type TokenCode } from './verify.js';
 

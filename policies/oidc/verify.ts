@@ -1,9 +1,9 @@
 // One trusted issuer's verifier: jose checks signature, exp/nbf/aud; claims become a principal (subject + mapped role).
 import { jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
-import type { OidcIssuer } from '../compiled.js';
+import type { OidcIssuer } from '../../kernel/policy.js';
 import type { KeySource } from './keys.js';
 
-/** Why a token was refused: each is a stable code of proxy/errors.ts. */
+/** Why a token was refused: each is a stable code of kernel/errors.ts. */
 export type TokenCode =
   | 'token_expired'
   | 'token_not_yet_valid'

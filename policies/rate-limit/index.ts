@@ -1,8 +1,8 @@
 // Rate limiting and token budgets: builds the two pipeline stages and the store once per policy load.
 import type { RequestHandler } from 'express';
-import type { DebugSection, RateLimitingSection } from '../compiled.js';
-import type { RequestContext } from '../../proxy/context.js';
-import { deny } from '../../proxy/deny.js';
+import type { DebugSection, RateLimitingSection } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
+import { deny } from '../../kernel/deny.js';
 import { FailoverStore } from '../../proxy/stores/failover.js';
 import { MemoryStore } from '../../proxy/stores/memory.js';
 import { RedisStore } from '../../proxy/stores/redis.js';

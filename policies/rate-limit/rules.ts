@@ -1,7 +1,7 @@
 // Compiles [security.rate_limiting] once per policy load: rules, globs, key prefixes, header templates, identities.
 import picomatch from 'picomatch';
-import type { RateLimitingSection } from '../compiled.js';
-import type { RequestContext } from '../../proxy/context.js';
+import type { RateLimitingSection } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { effectivePrefix } from '../../proxy/stores/redis-connection.js';
 import { ALGORITHM_TAG, type LimitHit, type LimitRule, type LimitState, type Penalty } from '../../proxy/stores/types.js';
 

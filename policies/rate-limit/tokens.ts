@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { RequestContext } from '../../proxy/context.js';
-import { deny } from '../../proxy/deny.js';
-import { endpointOf } from '../../proxy/endpoints.js';
+import type { RequestContext } from '../../kernel/context.js';
+import { deny } from '../../kernel/deny.js';
+import { endpointOf } from '../../kernel/endpoints.js';
 import { StoreUnavailableError, type RateStore } from '../../proxy/stores/types.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';

@@ -1,6 +1,6 @@
 // The anonymize stage: keyed HMAC-SHA256 pseudonyms instead of client addresses and key ids (GDPR).
 import { createHmac } from 'node:crypto';
-import type { Decision } from '../context.js';
+import type { Decision } from '../../kernel/context.js';
 import type { AuditFacts } from './types.js';
 
 /** Detail keys that hold an address or an identity and get the same pseudonym treatment. */

@@ -1,5 +1,5 @@
 // Turns a request context or a security event into whitelisted facts: no headers, no bodies, bounded strings.
-import type { Decision, RedactionNote, RequestContext } from '../context.js';
+import type { Decision, RedactionNote, RequestContext } from '../../kernel/context.js';
 import { ACTIONS, UNKNOWN_ACTION, classOfCode } from './actions.js';
 import { redactPathTokens, redactTokensInText } from '../path-tokens.js';
 import type { AuditFacts, EventOutcome, RequestEnd, SecurityEvent, Severity, Verdict } from './types.js';

@@ -2,7 +2,7 @@
 import { requestFacts } from './facts.js';
 import { buildRecord, type AuditFormat, type AuditRecord } from './records.js';
 import type { RecordMeta, RequestEnd } from './types.js';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 
 export type {
   AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, EventOutcome, RecordMeta, RequestEnd,

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import winston from 'winston';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { classOfCode } from './actions.js';
 import { createAnonymizer, type Anonymizer } from './anonymize.js';
 import { HashChain, STATE_FILE, loadHead, saveHead, type ChainHead } from './chain.js';

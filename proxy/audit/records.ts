@@ -1,6 +1,6 @@
 // The two line formats built from facts: ECS 8.11 (default) and the seed's flat JSON. Pure functions.
 import { isIP } from 'node:net';
-import type { Decision } from '../context.js';
+import type { Decision } from '../../kernel/context.js';
 import { decidingDecision } from './facts.js';
 import type { AuditFacts, AuditLevel, RecordMeta } from './types.js';
 

@@ -1,6 +1,6 @@
 // Shared types of the audit module: the logger API, security events, and the format-neutral facts a line is built from.
-import type { AuditEvents, AuditSection } from '../../policies/compiled.js';
-import type { RequestContext, Decision, RedactionNote } from '../context.js';
+import type { AuditEvents, AuditSection } from '../../kernel/policy.js';
+import type { RequestContext, Decision, RedactionNote } from '../../kernel/context.js';
 
 export type { AuditSection };
 

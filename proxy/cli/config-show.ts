@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'smol-toml';
 import { loadPolicy, PolicyError, formatProblem } from '../../policies/load.js';
-import type { ValueOrigin } from '../../policies/compiled.js';
+import type { ValueOrigin } from '../../kernel/policy.js';
 
 const HELP = `Usage: lollms-guard config show --policy FILE [--policy FILE ...] [--origin]
 

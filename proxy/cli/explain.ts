@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startServer } from '../server.js';
 import { PolicyError, formatProblem } from '../../policies/load.js';
-import type { RequestContext } from '../context.js';
-import { ERRORS } from '../errors.js';
+import type { RequestContext } from '../../kernel/context.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 const HELP = `Usage: lollms-guard explain --policy FILE [--policy FILE ...] --method M --path P
                             [--header "K: V"]... [--body FILE] [--ip IP] [--json]

@@ -1,7 +1,7 @@
 // `lollms-guard validate FILE [FILE ...]`: loads policy files as `serve` would and prints every problem.
 import { readFileSync } from 'node:fs';
 import { loadPolicy, formatProblem, PolicyError } from '../../policies/load.js';
-import type { CompiledPolicy } from '../../policies/compiled.js';
+import type { CompiledPolicy } from '../../kernel/policy.js';
 import { cipherKeyProblem } from '../tls.js';
 
 /** The streams a CLI command talks to; tests pass their own. */

@@ -1,7 +1,7 @@
 // Prometheus metrics of the proxy: its own prom-client Registry, bounded labels, and a plain-HTTP /metrics listener.
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { verdictOf } from '../audit/facts.js';
 import { codeLabel, methodLabel, routeLabel, statusLabel, wordLabel } from './labels.js';
 import { createWebSocketMetrics, type WebSocketMetrics } from './websocket.js';

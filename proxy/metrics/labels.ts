@@ -1,5 +1,5 @@
 // Label bounding for the metrics: known routes verbatim, everything else folded so series counts stay small.
-import { ERRORS } from '../errors.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 /** OpenAI-compatible and LoLLMS native endpoints that get their own `route` label value. */
 export const KNOWN_ROUTES: ReadonlySet<string> = new Set([

@@ -1,6 +1,6 @@
 // WebSocket metrics: connections opened and closed (by route bucket and close reason), open now, bytes each way, lifetimes.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { routeLabel } from './labels.js';
 
 export interface WebSocketMetrics {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import type { RateLimitingSection } from '../../policies/compiled.js';
+import type { RateLimitingSection } from '../../kernel/policy.js';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 export type RedisClient = Redis | Cluster;

@@ -1,5 +1,5 @@
 // One Redis client per process, handed to the rate limits and the lockout; kept across reloads, watched for master switches.
-import type { RateLimitingSection } from '../../policies/compiled.js';
+import type { RateLimitingSection } from '../../kernel/policy.js';
 import { connectClient, currentMaster, resolveRedisTarget, type RedisClient, type RedisTarget } from './redis-connection.js';
 
 /** The process's client and the settings it was opened with. */

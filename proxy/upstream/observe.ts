@@ -1,5 +1,5 @@
 // Reads usage and answer length from upstream answers (JSON, SSE, NDJSON, unframed text) without changing a byte.
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 
 const MAX_LINE = 1 << 20;
 

@@ -1,5 +1,5 @@
 // Usage and answer length of a non-streamed answer relayed unbuffered: a bounded copy on the side, never the whole answer.
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { observeBody, takeUsage } from './observe.js';
 
 /** Answers up to this size are parsed whole once relayed; bigger ones (embedding batches) keep only a tail. */

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
-import { DEFAULT_RESPONSE_TEXT, DOUBLE_MODELS } from '../helpers/lollms-double.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { startHarness, USER_KEY, type Harness } from '../../dev/harness.js';
+import { DEFAULT_RESPONSE_TEXT, DOUBLE_MODELS } from '../../dev/doubles/lollms-double.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startHarness, type Harness } from '../../dev/harness.js';
 import { startIdp, oidcPolicy, type Idp } from '../helpers/oidc-idp.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 // Runs the real CLI (node bin/lollms-guard.js ...) as a child process, for start-up, env and signal tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from './paths.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 export const CLI = join(REPO_ROOT, 'bin', 'lollms-guard.js');
 

@@ -2,8 +2,8 @@
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basePolicy } from './harness.js';
-import { startOpenAIDouble, type OpenAIDouble } from './openai-double.js';
+import { basePolicy } from '../../dev/harness.js';
+import { startOpenAIDouble, type OpenAIDouble } from '../../dev/doubles/openai-double.js';
 import { startServer, type RunningServer } from '../../proxy/server.js';
 
 export const USER_ROUTES = [

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DisclosureOptions } from '../../policies/disclosure/index.js';
-import { REPO_ROOT } from './paths.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 export interface CorpusItem { id: string; category: 'credential' | 'pii' | 'benign'; kind: string; secrets: string[]; text: string }
 

@@ -2,8 +2,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import assert from 'node:assert/strict';
-import { routeFamily } from '../../proxy/endpoints.js';
-import { ERRORS } from '../../proxy/errors.js';
+import { routeFamily } from '../../kernel/endpoints.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 export interface ErrorShape {
   readonly status: number;

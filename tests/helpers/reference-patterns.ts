@@ -1,7 +1,7 @@
 // The operator patterns of the project's complete example policy (config/reference.toml), read from it once.
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
-import { REFERENCE_POLICY } from './paths.js';
+import { REFERENCE_POLICY } from '../../dev/paths.js';
 
 interface PatternsDoc { security: { information_disclosure: { patterns: Record<string, string> } } }
 

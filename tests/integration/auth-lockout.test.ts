@@ -1,7 +1,7 @@
 // Authentication lockout: max_failed_attempts failures from one client IP lock that IP out, even with a valid key.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, basePolicy, auth, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf, eventsOf, sleep } from '../helpers/http.js';
 
 /** basePolicy with a lockout after `max` failures for `minutes`, and optionally a trusted local reverse proxy. */

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHarness, sha, ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY } from '../helpers/harness.js';
+import { startHarness, sha, ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY } from '../../dev/harness.js';
 import { rawRequest } from '../helpers/http.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const CASES_DIR = join(REPO_ROOT, 'tests', 'cases');
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basePolicy, USER_KEY } from '../helpers/harness.js';
-import { startLollmsDouble, type LollmsDouble } from '../helpers/lollms-double.js';
+import { basePolicy, USER_KEY } from '../../dev/harness.js';
+import { startLollmsDouble, type LollmsDouble } from '../../dev/doubles/lollms-double.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { closedPort, eventsOf, requestLines } from '../helpers/http.js';
 

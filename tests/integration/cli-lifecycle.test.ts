@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basePolicy, sha, USER_KEY } from '../helpers/harness.js';
-import { startLollmsDouble, type LollmsDouble } from '../helpers/lollms-double.js';
+import { basePolicy, sha, USER_KEY } from '../../dev/harness.js';
+import { startLollmsDouble, type LollmsDouble } from '../../dev/doubles/lollms-double.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { requestLines, waitFor } from '../helpers/http.js';
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { APICallError, embedMany, generateText, jsonSchema, streamText, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { startClientsHarness, eventually, type ClientsHarness } from '../helpers/clients-harness.js';
-import { USER_KEY } from '../helpers/harness.js';
-import { OPENAI_TEXT, TOOL_ARGS } from '../helpers/openai-double.js';
-import { ERRORS } from '../../proxy/errors.js';
+import { USER_KEY } from '../../dev/harness.js';
+import { OPENAI_TEXT, TOOL_ARGS } from '../../dev/doubles/openai-double.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 let h: ClientsHarness;
 let provider: ReturnType<typeof createOpenAICompatible>;

@@ -5,9 +5,9 @@ import OpenAI from 'openai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { startClientsHarness, eventually, type ClientsHarness } from '../helpers/clients-harness.js';
-import { USER_KEY } from '../helpers/harness.js';
-import { OPENAI_TEXT, TOOL_ARGS } from '../helpers/openai-double.js';
-import { ERRORS } from '../../proxy/errors.js';
+import { USER_KEY } from '../../dev/harness.js';
+import { OPENAI_TEXT, TOOL_ARGS } from '../../dev/doubles/openai-double.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 let h: ClientsHarness;
 const chat = (model = 'gpt-4o-mini', apiKey = USER_KEY): ChatOpenAI =>

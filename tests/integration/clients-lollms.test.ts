@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { APICallError, embedMany, generateText, streamText } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { ChatOpenAI } from '@langchain/openai';
-import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
-import { DEFAULT_RESPONSE_TEXT } from '../helpers/lollms-double.js';
+import { startHarness, USER_KEY, type Harness } from '../../dev/harness.js';
+import { DEFAULT_RESPONSE_TEXT } from '../../dev/doubles/lollms-double.js';
 
 let h: Harness;
 before(async () => {

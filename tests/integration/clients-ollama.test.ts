@@ -3,10 +3,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ollama } from 'ollama';
 import { startClientsHarness, eventually, type ClientsHarness } from '../helpers/clients-harness.js';
-import { startHarness, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
-import { OPENAI_MODELS, OPENAI_TEXT, TOOL_ARGS } from '../helpers/openai-double.js';
-import { DEFAULT_RESPONSE_TEXT } from '../helpers/lollms-double.js';
-import { ERRORS } from '../../proxy/errors.js';
+import { startHarness, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
+import { OPENAI_MODELS, OPENAI_TEXT, TOOL_ARGS } from '../../dev/doubles/openai-double.js';
+import { DEFAULT_RESPONSE_TEXT } from '../../dev/doubles/lollms-double.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 let h: ClientsHarness;
 let legacy: Harness;

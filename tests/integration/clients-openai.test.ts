@@ -3,9 +3,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startClientsHarness, eventually, type ClientsHarness } from '../helpers/clients-harness.js';
-import { USER_KEY } from '../helpers/harness.js';
-import { OPENAI_MODELS, OPENAI_TEXT, TOOL_ARGS } from '../helpers/openai-double.js';
-import { ERRORS } from '../../proxy/errors.js';
+import { USER_KEY } from '../../dev/harness.js';
+import { OPENAI_MODELS, OPENAI_TEXT, TOOL_ARGS } from '../../dev/doubles/openai-double.js';
+import { ERRORS } from '../../kernel/errors.js';
 
 let h: ClientsHarness;
 let client: OpenAI;

@@ -1,7 +1,7 @@
 // End to end through a real proxy and a real LoLLMS double: auth, authorization, validation, forwarding, audit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY, type Harness } from '../../dev/harness.js';
 
 let h: Harness;
 before(async () => {

@@ -1,7 +1,7 @@
 // CORS from [security.cors]: preflights end at the proxy, listed origins get Access-Control-Allow-Origin, others do not.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, USER_KEY, type Harness } from '../../dev/harness.js';
 
 const LISTED = 'http://app.example.test:3000';
 const OTHER = 'http://evil.example.test';

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLollmsDouble } from '../helpers/lollms-double.js';
+import { startLollmsDouble } from '../../dev/doubles/lollms-double.js';
 import { startServer } from '../../proxy/server.js';
-import { basePolicy, auth, ADMIN_KEY } from '../helpers/harness.js';
+import { basePolicy, auth, ADMIN_KEY } from '../../dev/harness.js';
 import { waitFor } from '../helpers/http.js';
 
 async function lines(metrics: { registry: { getSingleMetric(n: string): unknown } }): Promise<Record<string, number>> {

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startHarness, basePolicy, ADMIN_KEY, auth, postJson, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, ADMIN_KEY, auth, postJson, type Harness } from '../../dev/harness.js';
 import { requestLines, sleep } from '../helpers/http.js';
 
 let h: Harness;

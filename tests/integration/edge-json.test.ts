@@ -1,7 +1,7 @@
 // Canonical JSON and method overrides against a real proxy: what the proxy checked is what the upstream gets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, USER_KEY, ADMIN_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, USER_KEY, ADMIN_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf, requestLines, sleep } from '../helpers/http.js';
 
 let h: Harness;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, USER_KEY, type Harness } from '../../dev/harness.js';
 import { normalizePath, encodePath } from '../../proxy/normalize-path.js';
 
 let h: Harness;

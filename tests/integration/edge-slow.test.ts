@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, type Harness } from '../../dev/harness.js';
 import { eventsOf, requestLines, sleep, waitFor } from '../helpers/http.js';
 import { addressGroup } from '../../proxy/connections.js';
 

@@ -1,9 +1,9 @@
 // One denial, three route families: OpenAI, Ollama-style and native LoLLMS shapes with the same status and code (and X-Error-Code).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf } from '../helpers/http.js';
-import { ERRORS, type ErrorCode } from '../../proxy/errors.js';
+import { ERRORS, type ErrorCode } from '../../kernel/errors.js';
 
 let h: Harness;
 before(async () => {

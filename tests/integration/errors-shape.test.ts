@@ -1,9 +1,9 @@
 // Every denial the proxy gives, produced live: the OpenAI error shape, the catalogue's status/type/message, nothing internal.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, EXPIRED_KEY, type Harness } from '../helpers/harness.js';
-import { DOUBLE_TRACEBACK } from '../helpers/lollms-double.js';
-import { ERRORS, type ErrorCode } from '../../proxy/errors.js';
+import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, EXPIRED_KEY, type Harness } from '../../dev/harness.js';
+import { DOUBLE_TRACEBACK } from '../../dev/doubles/lollms-double.js';
+import { ERRORS, type ErrorCode } from '../../kernel/errors.js';
 import { errorOf, assertNoInternals, rawRequest } from '../helpers/http.js';
 
 let h: Harness;

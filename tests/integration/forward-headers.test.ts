@@ -1,7 +1,7 @@
 // Forwarding: hop-by-hop headers dropped both ways, X-Forwarded-For/-Proto and trust_proxy, rewritten bodies' Content-Length.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 import { rawRequest, requestLines } from '../helpers/http.js';
 
 let direct: Harness; // trust_proxy = []

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startClientsHarness, type ClientsHarness } from '../helpers/clients-harness.js';
-import { auth, postJson, USER_KEY } from '../helpers/harness.js';
+import { auth, postJson, USER_KEY } from '../../dev/harness.js';
 import { errorOf } from '../helpers/http.js';
 
 const LIMIT = 256 * 1024;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHarness, auth, postJson, basePolicy, USER_KEY } from '../helpers/harness.js';
+import { startHarness, auth, postJson, basePolicy, USER_KEY } from '../../dev/harness.js';
 
 const chat = { model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

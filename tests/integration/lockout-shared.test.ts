@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startHarness, basePolicy, auth, USER_KEY } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, USER_KEY } from '../../dev/harness.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const REDIS = TEST_REDIS_URL;

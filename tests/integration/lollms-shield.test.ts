@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { rawRequest } from '../helpers/http.js';
 
 let h: Harness;

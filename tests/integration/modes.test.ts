@@ -1,7 +1,7 @@
 // Security modes: permissive (would-be denials audited as would_deny, the request passes) and disabled (pure proxy, still audited).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf, eventsOf, requestLines } from '../helpers/http.js';
 
 let permissive: Harness;

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, importJWK } from 'jose';
-import { startHarness, basePolicy, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, postJson, auth, USER_KEY, type Harness } from '../../dev/harness.js';
 import { startIdp, newSigningKey, oidcPolicy, AUDIENCE } from '../helpers/oidc-idp.js';
 
 const chat = { model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] };

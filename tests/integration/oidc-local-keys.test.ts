@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload, type CryptoKey } from "jose";
-import { startHarness, basePolicy, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, postJson, auth, USER_KEY, type Harness } from '../../dev/harness.js';
 import { createTokenAuthentication } from '../../policies/oidc/stage.js';
 import { loadPolicy } from '../../policies/load.js';
 import { createLockouts } from '../../policies/lockout.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, importJWK, decodeJwt } from 'jose';
-import { startHarness, postJson, auth, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, postJson, auth, USER_KEY, type Harness } from '../../dev/harness.js';
 import { startIdp, newSigningKey, oidcPolicy, AUDIENCE, type Idp } from '../helpers/oidc-idp.js';
 
 const chat = { model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] };

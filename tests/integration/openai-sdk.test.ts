@@ -2,8 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI, { APIError } from 'openai';
-import { startHarness, USER_KEY, type Harness } from '../helpers/harness.js';
-import { DEFAULT_RESPONSE_TEXT, DOUBLE_MODELS } from '../helpers/lollms-double.js';
+import { startHarness, USER_KEY, type Harness } from '../../dev/harness.js';
+import { DEFAULT_RESPONSE_TEXT, DOUBLE_MODELS } from '../../dev/doubles/lollms-double.js';
 
 let h: Harness;
 let client: OpenAI;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startHarness, basePolicy, auth, postJson, USER_KEY } from '../helpers/harness.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { startHarness, basePolicy, auth, postJson, USER_KEY } from '../../dev/harness.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'lollms-guard.js');
 const chat = (model = 'llama3-8b-instruct', extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });

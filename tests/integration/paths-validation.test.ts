@@ -1,7 +1,7 @@
 // Path tricks against allow/deny rules (sent raw, as an attacker would), JSON depth, NFC, and the SSRF URL guard.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf, rawRequest } from '../helpers/http.js';
 
 let h: Harness;

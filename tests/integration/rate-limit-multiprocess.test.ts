@@ -93,11 +93,11 @@ function registerTests(): void {
 
   test('three real proxies (bin/lollms-guard.js serve) on one Redis enforce one limit', async (t) => {
     const bin = join(ROOT, 'bin', 'lollms-guard.js');
-    let helpers: typeof import('../helpers/harness.js');
-    let doubles: typeof import('../helpers/lollms-double.js');
+    let helpers: typeof import('../../dev/harness.js');
+    let doubles: typeof import('../../dev/doubles/lollms-double.js');
     try {
-      helpers = await import('../helpers/harness.js');
-      doubles = await import('../helpers/lollms-double.js');
+      helpers = await import('../../dev/harness.js');
+      doubles = await import('../../dev/doubles/lollms-double.js');
     } catch (e) {
       t.skip(`proxy test helpers not available: ${(e as Error).message}`);
       return;

@@ -2,9 +2,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import type { Harness } from '../helpers/harness.js';
+import type { Harness } from '../../dev/harness.js';
 
-type Helpers = typeof import('../helpers/harness.js');
+type Helpers = typeof import('../../dev/harness.js');
 type Rec = Record<string, any>;
 
 const LIMITS = (budget: number) => `[security.rate_limiting]
@@ -20,7 +20,7 @@ per_user_per_minute = ${budget}
 /** Starts the in-process proxy with `budget`; undefined (and the test skipped) when the stages are not wired yet. */
 async function start(t: TestContext, budget: number): Promise<{ h: Harness; x: Helpers } | undefined> {
   let x: Helpers;
-  try { x = await import('../helpers/harness.js'); } catch (e) { t.skip(`proxy harness unavailable: ${(e as Error).message}`); return undefined; }
+  try { x = await import('../../dev/harness.js'); } catch (e) { t.skip(`proxy harness unavailable: ${(e as Error).message}`); return undefined; }
   let placed = true;
   const h = await x.startHarness({
     policy: (url, dir) => {

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../proxy/server.js';
-import { ADMIN_KEY, auth, basePolicy, postJson } from '../helpers/harness.js';
-import { startTypedStreamDouble, type TypedStreamDouble } from '../helpers/typed-stream-double.js';
+import { ADMIN_KEY, auth, basePolicy, postJson } from '../../dev/harness.js';
+import { startTypedStreamDouble, type TypedStreamDouble } from '../../dev/doubles/typed-stream-double.js';
 
 const GH = 'ghp_' + 'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5';
 let up: TypedStreamDouble;

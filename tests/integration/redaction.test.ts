@@ -1,7 +1,7 @@
 // Redaction through the real proxy: prompts scrubbed before the LLM, answers scrubbed in every stream format.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, USER_KEY, ADMIN_KEY, basePolicy, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, USER_KEY, ADMIN_KEY, basePolicy, type Harness } from '../../dev/harness.js';
 
 // Synthetic values in the real formats (not live credentials).
 const AWS = 'AKIA' + 'Q3EGRT7LMNPV2XKD';

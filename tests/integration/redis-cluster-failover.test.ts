@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ADMIN_KEY, USER_KEY, auth, basePolicy, postJson, startHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN_KEY, USER_KEY, auth, basePolicy, postJson, startHarness, type Harness } from '../../dev/harness.js';
 import { ask, haveRedisServer, startCluster, waitFor, type ClusterSet } from '../helpers/redis-topology.js';
 import { slotOf } from '../../proxy/stores/redis-connection.js';
 

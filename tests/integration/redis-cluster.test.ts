@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_KEY, USER_KEY, auth, basePolicy } from '../helpers/harness.js';
-import { startLollmsDouble } from '../helpers/lollms-double.js';
+import { ADMIN_KEY, USER_KEY, auth, basePolicy } from '../../dev/harness.js';
+import { startLollmsDouble } from '../../dev/doubles/lollms-double.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { ask, haveRedisServer, startCluster } from '../helpers/redis-topology.js';
 

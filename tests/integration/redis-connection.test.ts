@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../../policies/load.js';
 import { startServer } from '../../proxy/server.js';
-import { USER_KEY, auth, basePolicy, startHarness } from '../helpers/harness.js';
-import { startLollmsDouble } from '../helpers/lollms-double.js';
+import { USER_KEY, auth, basePolicy, startHarness } from '../../dev/harness.js';
+import { startLollmsDouble } from '../../dev/doubles/lollms-double.js';
 import { runCli } from '../helpers/cli.js';
 import { RedisProcess, ask, freePort, haveRedisServer, waitFor } from '../helpers/redis-topology.js';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ADMIN_KEY, USER_KEY, auth, basePolicy, postJson, startHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN_KEY, USER_KEY, auth, basePolicy, postJson, startHarness, type Harness } from '../../dev/harness.js';
 import { ask, haveRedisServer, startSentinelSet, waitFor, type SentinelSet } from '../helpers/redis-topology.js';
 
 const CHAT = { model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 };

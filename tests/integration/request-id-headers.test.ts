@@ -1,7 +1,7 @@
 // Request ids, W3C trace context, and security headers on every answer (errors included).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { errorOf, requestLines } from '../helpers/http.js';
 
 const HEADERS: Record<string, string> = {

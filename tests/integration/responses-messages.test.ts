@@ -3,8 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startClientsHarness, type ClientsHarness } from '../helpers/clients-harness.js';
-import { auth, postJson, USER_KEY } from '../helpers/harness.js';
-import { OPENAI_TEXT } from '../helpers/openai-double.js';
+import { auth, postJson, USER_KEY } from '../../dev/harness.js';
+import { OPENAI_TEXT } from '../../dev/doubles/openai-double.js';
 
 let h: ClientsHarness;
 let client: OpenAI;

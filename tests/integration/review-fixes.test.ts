@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 
 const KEY = 'sk-' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 let h: Harness;

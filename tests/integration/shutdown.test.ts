@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 
 const GRACE_S = 0.8;
 const harness = (): Promise<Harness> =>

@@ -3,7 +3,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { startHarness, auth, postJson, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, auth, postJson, USER_KEY, type Harness } from '../../dev/harness.js';
 import { timedChunks, waitFor, requestLines, sleep } from '../helpers/http.js';
 
 const TEXT = 'ab cde fg hij';

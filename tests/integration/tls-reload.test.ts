@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startHarness, basePolicy, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, USER_KEY, type Harness } from '../../dev/harness.js';
 import { haveOpenssl, makeCerts, makeServerCert, type ServerCert, type TestCerts } from '../helpers/certs.js';
 import { openWs, roundTrip, closed, waitFor } from '../helpers/ws-client.js';
 import { run as validate } from '../../proxy/cli/validate.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { startHarness, basePolicy, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, USER_KEY, type Harness } from '../../dev/harness.js';
 import { haveOpenssl, makeCerts, type TestCerts } from '../helpers/certs.js';
 
 const skip = haveOpenssl() ? false : 'openssl is not installed';

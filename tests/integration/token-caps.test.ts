@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startClientsHarness, type ClientsHarness } from '../helpers/clients-harness.js';
-import { auth, postJson, USER_KEY } from '../helpers/harness.js';
+import { auth, postJson, USER_KEY } from '../../dev/harness.js';
 
 const started: ClientsHarness[] = [];
 after(async () => {

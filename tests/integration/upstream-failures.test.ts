@@ -1,8 +1,8 @@
 // Upstream trouble: refused (502), silent (504), circuit breaker (503 circuit_open, then a probe), sanitized errors, /health.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, USER_KEY, type Harness, type HarnessOptions } from '../helpers/harness.js';
-import { DOUBLE_TRACEBACK } from '../helpers/lollms-double.js';
+import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, USER_KEY, type Harness, type HarnessOptions } from '../../dev/harness.js';
+import { DOUBLE_TRACEBACK } from '../../dev/doubles/lollms-double.js';
 import { errorOf, assertNoInternals, closedPort, sleep } from '../helpers/http.js';
 
 const open: Harness[] = [];

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
-import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { openWs, roundTrip, closed, waitFor, sleep } from '../helpers/ws-client.js';
 
 let h: Harness;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../helpers/harness.js';
+import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
 import { openWs, refusalOf, roundTrip, closed, waitFor } from '../helpers/ws-client.js';
 
 const TOKEN = 'dm-secret-token-5f2b9c0d1e';

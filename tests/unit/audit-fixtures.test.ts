@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditSection } from '../../proxy/audit/index.js';
-import type { RequestContext } from '../../proxy/context.js';
-import type { CompiledPolicy } from '../../policies/compiled.js';
+import type { RequestContext } from '../../kernel/context.js';
+import type { CompiledPolicy } from '../../kernel/policy.js';
 
 type Schema = { type?: string; default?: unknown; properties?: Record<string, Schema> };
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createMetrics } from '../../proxy/metrics/index.js';
 import { loadPolicy } from '../../policies/load.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
 const read = (p: string): string => readFileSync(join(DEPLOY, p), 'utf8');

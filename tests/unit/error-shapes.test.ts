@@ -1,7 +1,7 @@
 // errorBody in each route family's shape: same code and message, exactly the keys each family's clients read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERRORS, errorBody, type ErrorCode } from '../../proxy/errors.js';
+import { ERRORS, errorBody, type ErrorCode } from '../../kernel/errors.js';
 
 test('every code in the Ollama and native LoLLMS shapes', () => {
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {

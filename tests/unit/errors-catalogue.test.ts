@@ -3,20 +3,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERRORS, errorBody } from '../../proxy/errors.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { ERRORS, errorBody } from '../../kernel/errors.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const doc = readFileSync(join(REPO_ROOT, 'docs/errors.md'), 'utf8');
 const rows = new Map<string, number>();
 for (const m of doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)) rows.set(m[1], Number(m[2]));
 
-test('every code in proxy/errors.ts is documented with its status', () => {
+test('every code in kernel/errors.ts is documented with its status', () => {
   for (const [code, e] of Object.entries(ERRORS)) {
     assert.equal(rows.get(code), e.status, `docs/errors.md row for ${code}`);
   }
 });
 
-test('every documented code exists in proxy/errors.ts', () => {
+test('every documented code exists in kernel/errors.ts', () => {
   for (const code of rows.keys()) assert.ok(code in ERRORS, `${code} is documented but not in the catalogue`);
 });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { checkJsonText, decodeUtf8, foldKey } from '../../proxy/json-canonical.js';
+import { checkJsonText, decodeUtf8, foldKey } from '../../kernel/json-canonical.js';
 
 /** The verdict the validation stage reaches on these bytes (null = canonical). */
 function verdict(bytes: Buffer | string): string | null {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientKey, createLockouts } from '../../policies/lockout.js';
-import type { AuthenticationSection, RateLimitingSection } from '../../policies/compiled.js';
+import type { AuthenticationSection, RateLimitingSection } from '../../kernel/policy.js';
 
 const auth = { max_failed_attempts: 3, lockout_duration_minutes: 1 } as AuthenticationSection;
 const rl = { store: 'memory', key_prefix: 'test:' } as RateLimitingSection;

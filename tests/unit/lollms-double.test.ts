@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startLollmsDouble, DEFAULT_RESPONSE_TEXT, DOUBLE_TRACEBACK, type LollmsDouble, type DoubleOptions,
-} from '../helpers/lollms-double.js';
+} from '../../dev/doubles/lollms-double.js';
 
 async function withDouble(fn: (d: LollmsDouble) => Promise<void>, opts?: DoubleOptions): Promise<void> {
   const d = await startLollmsDouble(opts);

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../../policies/load.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { REPO_ROOT } from '../../dev/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lollms-shield-policy-'));
 let n = 0;

@@ -1,7 +1,7 @@
 // The metrics module: names and labels in the /metrics text, bounded labels, and the listener's 404s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestContext, Decision } from '../../proxy/context.js';
+import type { RequestContext, Decision } from '../../kernel/context.js';
 import { createMetrics, startMetricsServer } from '../../proxy/metrics/index.js';
 import { auditSampler } from '../../proxy/metrics/audit.js';
 import { routeLabel } from '../../proxy/metrics/labels.js';

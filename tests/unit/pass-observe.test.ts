@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PassObserver, lastUsage } from '../../proxy/upstream/pass-observe.js';
-import { endpointOf, routeFamily } from '../../proxy/endpoints.js';
-import type { RequestContext } from '../../proxy/context.js';
+import { endpointOf, routeFamily } from '../../kernel/endpoints.js';
+import type { RequestContext } from '../../kernel/context.js';
 
 const ctx = (): RequestContext => ({ usage: {}, completionChars: 0 }) as unknown as RequestContext;
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPolicy, formatProblem, PolicyError, registerPatternCheck, type PolicyProblem } from '../../policies/load.js';
 import { locateKeys } from '../../policies/toml-locate.js';
 import { deepMerge } from '../../policies/merge.js';
-import type { CompiledPolicy } from '../../policies/compiled.js';
+import type { CompiledPolicy } from '../../kernel/policy.js';
 
 /** Repo root: dist/tests/unit is three levels below it. */
 const ROOT = [join(dirname(fileURLToPath(import.meta.url)), '../../..'), process.cwd()]

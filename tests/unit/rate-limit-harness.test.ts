@@ -2,8 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { CompiledPolicy, DebugSection, RateLimitingSection } from '../../policies/compiled.js';
-import type { RequestContext } from '../../proxy/context.js';
+import type { CompiledPolicy, DebugSection, RateLimitingSection } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
 import { createRateLimiting, type RateLimitEvent, type RateLimiting } from '../../policies/rate-limit/index.js';
 
 type Sub<K extends keyof RateLimitingSection> = Partial<RateLimitingSection[K]>;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { REFERENCE_POLICY, REPO_ROOT } from '../helpers/paths.js';
+import { REFERENCE_POLICY, REPO_ROOT } from '../../dev/paths.js';
 
 type Node = Record<string, unknown>;
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'config/policy.schema.json'), 'utf8')) as Node;

@@ -1,7 +1,7 @@
 // The soak's growth rule: a steady climb fails, noise around a level passes, leftover sockets fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judge, slope } from '../../bench/soak-judge.js';
+import { judge, slope } from '../../dev/bench/soak-judge.js';
 
 const MB = 1024 * 1024;
 const flat = { rss: 80 * MB, heapUsed: 20 * MB, sockets: 10, fds: 30 };

@@ -10,8 +10,8 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { io as ioClient } from 'socket.io-client';
-import { startLollmsDouble } from '../tests/helpers/lollms-double.js';
-import { basePolicy, ADMIN_KEY, USER_KEY } from '../tests/helpers/harness.js';
+import { startLollmsDouble } from '../doubles/lollms-double.js';
+import { basePolicy, ADMIN_KEY, USER_KEY } from '../harness.js';
 import type { Sample } from './soak-proxy.js';
 import { judge, type Timed } from './soak-judge.js';
 

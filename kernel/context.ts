@@ -1,6 +1,6 @@
 // The typed per-request context every stage reads and writes (request id, principal, decisions, timings).
 import type { ErrorCode } from './errors.js';
-import type { CompiledPolicy } from '../policies/compiled.js';
+import type { CompiledPolicy } from './policy.js';
 
 export type Outcome = 'allow' | 'deny' | 'modify' | 'would_deny' | 'skip';
 

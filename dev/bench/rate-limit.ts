@@ -5,9 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
-import type { CompiledPolicy, RateLimitingSection } from '../policies/compiled.js';
-import type { RequestContext } from '../proxy/context.js';
-import { createRateLimiting, type RateLimiting } from '../policies/rate-limit/index.js';
+import type { CompiledPolicy, RateLimitingSection } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
+import { createRateLimiting, type RateLimiting } from '../../policies/rate-limit/index.js';
 
 const REDIS_URL = process.env.LOLLMS_GUARD_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const DECISION_MS = Number(process.env.BENCH_RL_DECISION_MS ?? 1000);

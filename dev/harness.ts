@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { startLollmsDouble, type LollmsDouble, type DoubleOptions } from './lollms-double.js';
-import { startServer, type RunningServer } from '../../proxy/server.js';
+import { startLollmsDouble, type LollmsDouble, type DoubleOptions } from './doubles/lollms-double.js';
+import { startServer, type RunningServer } from '../proxy/server.js';
 
 export const ADMIN_KEY = 'admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 export const USER_KEY = 'user-key-0123456789abcdefghijklmnopqrstuvwxyz0';

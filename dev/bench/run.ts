@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { basePolicy, USER_KEY } from '../tests/helpers/harness.js';
-import { REPO_ROOT } from '../tests/helpers/paths.js';
+import { basePolicy, USER_KEY } from '../harness.js';
+import { REPO_ROOT } from '../paths.js';
 import { load, ttfb } from './load.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);

@@ -2,10 +2,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLollmsDouble } from './lollms-double.js';
-import { startServer } from '../../proxy/server.js';
-import { newKey } from '../../proxy/keys.js';
-import { sha256Hex } from '../../policies/auth.js';
+import { startLollmsDouble } from './doubles/lollms-double.js';
+import { startServer } from '../proxy/server.js';
+import { newKey } from '../proxy/keys.js';
+import { sha256Hex } from '../policies/auth.js';
 
 const double = await startLollmsDouble();
 const dir = mkdtempSync(join(tmpdir(), 'lollms-guard-demo-'));

@@ -1,6 +1,6 @@
 // The proxy process of `npm run soak`: serves one policy file and answers resource samples over IPC.
 import { readdirSync } from 'node:fs';
-import { startServer } from '../proxy/server.js';
+import { startServer } from '../../proxy/server.js';
 
 export interface Sample {
   readonly rss: number;

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { compileDisclosure } from '../policies/disclosure/index.js';
-import { REPO_ROOT, REFERENCE_POLICY } from '../tests/helpers/paths.js';
+import { compileDisclosure } from '../../policies/disclosure/index.js';
+import { REPO_ROOT, REFERENCE_POLICY } from '../paths.js';
 
 export async function benchRedaction(): Promise<Record<string, number>> {
   const corpus = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/fixtures/redaction-corpus.json'), 'utf8')) as { items: Array<{ text: string }> };

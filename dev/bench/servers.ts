@@ -1,7 +1,7 @@
 // Child-process entry for the bench: `double` (LoLLMS test double) or `bare` (plain http-proxy passthrough).
 import http from 'node:http';
 import httpProxy from 'http-proxy';
-import { startLollmsDouble } from '../tests/helpers/lollms-double.js';
+import { startLollmsDouble } from '../doubles/lollms-double.js';
 
 const [kind, target] = process.argv.slice(2);
 if (kind === 'double') {
