@@ -9,7 +9,8 @@ import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { loadPolicy, PolicyError, formatProblem } from '../policies/load.js';
 import type { CompiledPolicy } from '../kernel/policy.js';
 import type { AuthEvent } from '../policies/auth.js';
-import { createLockouts, lockoutKey, type Lockouts } from '../policies/lockout.js';
+import { createLockouts, type Lockouts } from '../policies/lockout.js';
+import { effectivePrefix } from '../kernel/rate-store.js';
 import { createAuditLogger } from './audit/index.js';
 import type { AuditLogger, SecurityEvent } from './audit/types.js';
 import type { RequestContext } from '../kernel/context.js';
@@ -101,9 +102,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let lockouts: { key: string; table: Lockouts } | undefined;
   const prepareLockouts = (policy: CompiledPolicy, shared: SharedClient | undefined): { table: Lockouts; commit(): void; abandon(): void } => {
     const s = policy.raw.security;
-    const key = lockoutKey(s.authentication, s.rate_limiting, env, shared);
+    const key = lockoutKey(s.authentication, s.rate_limiting, shared);
     if (lockouts?.key === key) return { table: lockouts.table, commit: () => {}, abandon: () => {} };
-    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, env, shared);
+    const table = createLockouts(s.authentication, opts.dryRun ? { ...s.rate_limiting, store: 'memory' } : s.rate_limiting, { storeClient: shared?.client });
     return {
       table,
       commit: () => {
@@ -491,6 +492,11 @@ function watchFiles(files: readonly string[], onChange: () => void): FSWatcher[]
     }
   }
   return out;
+}
+
+/** The settings a lockout table depends on: equal keys mean a reload can keep the table (and its state). */
+function lockoutKey(auth: CompiledPolicy['raw']['security']['authentication'], rl: CompiledPolicy['raw']['security']['rate_limiting'], shared?: SharedClient): string {
+  return JSON.stringify([auth.max_failed_attempts, auth.lockout_duration_minutes, rl.store, effectivePrefix(rl), shared?.target.identity ?? '']);
 }
 
 function authEvent(audit: AuditLogger, e: AuthEvent): void {
