@@ -5,6 +5,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { AuthenticationSection, RateLimitingSection } from '../kernel/policy.js';
 import { effectivePrefix } from '../proxy/stores/redis-connection.js';
 import type { SharedClient } from '../proxy/stores/shared-redis.js';
+import { redisRetryStrategy } from '../kernel/backoff.js';
 
 export interface Lockouts {
   /** Milliseconds left on this IP's lockout, or 0. */
@@ -55,7 +56,7 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
     // While Redis is away (or a master is being replaced), the memory limiter keeps counting.
     limiter = new RateLimiterRedis({ ...opts, storeClient: shared.client, insuranceLimiter: memory });
   } else if (url) {
-    redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
+    redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: redisRetryStrategy });
     redis.on('error', () => {});
     // While Redis is away, the per-instance memory limiter keeps counting (rate-limiter-flexible's insurance).
     limiter = new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: memory });
