@@ -1,7 +1,8 @@
 // One stream of text redacted as it arrives: sends what no later text can change, holds a bounded rest.
 import { NfaScanner } from './regex/nfa.js';
 import { isPlaceholder } from './validators.js';
-import { CUSTOM_MATCH_CAP, mergeFindings, scanBuiltin, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding, type Match } from './scan.js';
+import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding } from './scan.js';
+import { scanBuiltin, type Match } from './builtin-scan.js';
 import type { TriggerCache } from './prefilter.js';
 
 /** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
