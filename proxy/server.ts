@@ -18,7 +18,6 @@ import { createPolicyApp, type PolicyApp } from './app.js';
 import { resolveExtraKeys } from './keys.js';
 import { upstreamProbe, type CheckState } from './health.js';
 import { CircuitBreaker } from './upstream/circuit.js';
-import { createExtensions, type Extensions } from './extensions.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics/index.js';
 import { auditSampler } from './metrics/audit.js';
 import { closeWebSocket } from './upstream/websocket.js';
@@ -69,7 +68,6 @@ export interface RunningServer {
 interface Generation {
   readonly papp: PolicyApp;
   readonly audit: AuditLogger;
-  readonly ext: Extensions;
   /** OIDC key sources of this policy's issuers (shared with the next policy when its issuer stays). */
   readonly keys: readonly KeySource[];
 }
@@ -156,14 +154,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     };
     const extraKeys = resolveExtraKeys(policy, env, say, !opts.dryRun);
     const lockouts = prepareLockouts(policy, redis.shared);
-    let ext: Extensions;
-    try {
-      ext = createExtensions(policy, { audit: lateAudit, env, say, metrics, dryRun: opts.dryRun !== undefined, redis: redis.shared });
-    } catch (e) {
-      lockouts.abandon();
-      redis.abandon();
-      throw e;
-    }
     let papp: PolicyApp;
     let keys: KeySource[] = [];
     try {
@@ -181,7 +171,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
             else if (e.action === 'lockout') metrics.authFailure('lockout');
           },
         },
-        upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled, hooks: ext.hooks },
+        upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: first.raw.security.tls.enabled },
+        limits: { audit: lateAudit, env, say, metrics, redis: redis.shared },
         health: {
           checks: async () => {
             const checks: Record<string, CheckState> = {
@@ -189,7 +180,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
               // fail_open keeps serving without its audit: degraded, not down (a probe must not pull the pod).
               audit: live().healthy() ? 'ok' : policy.raw.logging.security.on_failure === 'fail_open' ? 'degraded' : 'down',
             };
-            const store = ext.storeHealthy();
+            const store = papp.pipeline.storeHealthy();
             if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
             return checks;
           },
@@ -204,12 +195,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         onWebSocketOpen: (ctx) => metrics.websocket.opened(ctx),
         dryRun: opts.dryRun,
         auditWritable: () => live().healthy(),
-        extra: ext.stages,
       });
     } catch (e) {
       lockouts.abandon();
       oidcKeys.abandon(keys);
-      void ext.close();
       redis.abandon();
       throw e;
     }
@@ -231,7 +220,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     oidcKeys.retain(policy.raw.security.authentication.oidc, keys);
     for (const e of early.splice(0)) audit.event(e);
     if (!previous) audit.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
-    return { papp, audit, ext, keys };
+    return { papp, audit, keys };
   }
 
   const p = first.raw.server;
@@ -404,8 +393,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       clearTimeout(timer);
       // Answers cut by the grace timer emit 'close' (and so their audit line) on a later tick: wait for them.
       for (let i = 0; i < 200 && [...inflight.values()].some((n) => n > 0); i++) await new Promise((r) => setTimeout(r, 5));
-      gen.papp.pipeline.close();
-      await gen.ext.close();
+      await gen.papp.pipeline.close();
       await gen.audit.close();
       await metricsServer?.close();
       await lockouts?.table.close();
@@ -447,8 +435,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Audit lines always go to the current logger; a replaced one was handed over (and closed) by its successor.
     // Requests in flight finish under the pipeline they started with; its upstream pool closes afterwards.
     setTimeout(() => {
-      old.papp.pipeline.close();
-      void old.ext.close();
+      void old.papp.pipeline.close();
     }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
     gen.audit.event({ action: 'configuration_reload', reason: fixed.length ? `applied; needs a restart to change: ${fixed.join(', ')}` : 'applied', details: { policy_hash: next.hash } });
     onReload?.(true, next.hash);

@@ -4,7 +4,7 @@ import { TextChannel, type KindSink } from './channel.js';
 import { ChunkRedactor } from './chunk.js';
 import type { DetectorSet } from './scan.js';
 
-export type StreamFormat = 'sse' | 'ndjson' | 'text';
+export type { StreamFormat } from '../../kernel/media-type.js';
 
 /** Bytes safe to send now; throwing means the caller must end the stream with an error (fail closed). */
 export interface StreamRedactor { push(chunk: Buffer): Buffer; end(): Buffer }
@@ -207,22 +207,4 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     for (const c of this.chunks.takeBefore()) prefix += JSON.stringify(c) + eol;
     return prefix + (changed ? JSON.stringify(obj) + eol : l);
   }
-}
-
-/**
- * Tells the framing from the first bytes; the content type is only a tie-breaker because legacy
- * LoLLMS sends unframed text as text/event-stream.
- */
-export function detectStreamFormat(contentType: string | undefined, firstBytes: Buffer): StreamFormat {
-  const head = firstBytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '');
-  const t = head.trimStart();
-  if (/^(?:data|event|id|retry)(?::|\r?\n)|^:/.test(t)) return 'sse';
-  const ct = (contentType ?? '').toLowerCase();
-  if (t.startsWith('{')) {
-    if (/ndjson|jsonl|json-seq|application\/json/.test(ct)) return 'ndjson';
-    const nl = t.indexOf('\n');
-    const first = parseJsonObject(nl < 0 ? t : t.slice(0, nl));
-    if (first && ('choices' in first || 'done' in first || 'model' in first || 'message' in first || 'response' in first)) return 'ndjson';
-  }
-  return 'text';
 }
