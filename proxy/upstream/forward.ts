@@ -1,26 +1,19 @@
 // Forward stage: the only place that knows http-proxy. Sends the checked body, relays the answer through the response filters.
-import http from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { RequestHandler } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { answerError, recordOutcome, sendError } from '../../kernel/deny.js';
 import { isJsonType, isStreamedAnswer } from '../../kernel/media-type.js';
 import { encodePath } from '../normalize-path.js';
-import { OVERRIDE_HEADERS, stripMethodParam } from '../method-override.js';
+import { stripMethodParam } from '../method-override.js';
+import { createAgent } from './agent.js';
+import { createRequestHeaders } from './request-headers.js';
 import { CircuitBreaker } from './circuit.js';
 import type { ResponseChain } from '../response/chain.js';
-import { connectionTokens } from '../response/headers.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
-
-/** Headers that describe one connection, never the message (RFC 9110 7.6.1), plus credentials of the client. */
-const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'accept-encoding'];
-/** Headers the proxy itself sets or vouches for: a client listing them in Connection cannot strip them. */
-const KEEP_REQUEST = new Set(['host', 'content-type', 'content-length', 'x-request-id', 'traceparent']);
 
 export interface UpstreamDeps {
   readonly breaker: CircuitBreaker;
@@ -32,27 +25,10 @@ export interface UpstreamDeps {
 export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filters: ResponseChain): { stage: RequestHandler; close(): void } {
   const up = policy.raw.upstream;
   const target = new URL(up.url);
-  const secure = target.protocol === 'https:';
-  const AgentClass = secure ? https.Agent : http.Agent;
-  const expiryMs = up.keepalive_expiry_seconds * 1000;
-  const agent = new (class extends AgentClass {
-    override keepSocketAlive(socket: Socket): boolean {
-      socket.setKeepAlive(true, 1000);
-      socket.unref();
-      socket.setTimeout(expiryMs);
-      return true;
-    }
-    override reuseSocket(socket: Socket, req: http.ClientRequest): void {
-      socket.setTimeout(0);
-      socket.ref();
-      super.reuseSocket(socket, req);
-    }
-  })({ keepAlive: true, maxSockets: up.max_connections, maxFreeSockets: up.max_keepalive_connections, scheduling: 'lifo' });
+  const agent = createAgent(target.protocol === 'https:', up);
   const proxy = httpProxy.createProxyServer({ target: up.url, agent, selfHandleResponse: true, changeOrigin: true, xfwd: false, ws: false, secure: true });
-  const bearer = deps.upstreamKey ? `Bearer ${deps.upstreamKey}` : undefined;
+  const rewriteHeaders = createRequestHeaders(policy, deps);
   const timeoutMs = up.timeout_seconds * 1000;
-  const trusted = policy.raw.server.trust_proxy.length > 0;
-  const proto = deps.tls ? 'https' : 'http';
   const breaker = deps.breaker;
   const maxBuffered = up.max_buffered_response_bytes;
   /** Per forwarded request: did the upstream give a verdict, was its answer fully relayed, did we cut it. */
@@ -223,18 +199,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       ctx.forwardBody = undefined;
     }
     const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
-    const h = req.headers;
-    const inboundXff = h['x-forwarded-for'];
-    const inboundProto = h['x-forwarded-proto'];
-    for (const name of connectionTokens(h.connection)) if (!KEEP_REQUEST.has(name)) delete h[name];
-    for (const name of DROP_REQUEST) delete h[name];
-    for (const name of OVERRIDE_HEADERS) delete h[name];
-    h['x-forwarded-for'] = trusted && typeof inboundXff === 'string' && ctx.peerIp !== ctx.clientIp ? `${inboundXff}, ${ctx.peerIp}` : ctx.clientIp;
-    h['x-forwarded-proto'] = trusted && typeof inboundProto === 'string' && ctx.peerIp !== ctx.clientIp ? inboundProto : proto;
-    h['accept-encoding'] = 'identity';
-    if (bearer) h.authorization = bearer;
-    if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') h['content-length'] = String(body.length);
-    else delete h['content-length'];
+    rewriteHeaders(req.headers, ctx, body.length, req.method);
     req.url = encodePath(ctx.path) + stripMethodParam(ctx.query);
     ctx.requestBytes = body.length;
     const st: Leg = { verdict: false, upstreamDone: false, abandoned: false };
