@@ -1,15 +1,14 @@
-// Forward stage: the only place that knows http-proxy. Sends the checked body, relays the answer through the response filters.
-import { Readable } from 'node:stream';
-import httpProxy from 'http-proxy';
+// Forward stage: the only place that knows the HTTP client (undici). Sends the checked body, relays the answer through the response filters.
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
 import type { RequestHandler } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { answerError, recordOutcome, sendError } from '../../kernel/deny.js';
 import { isJsonType, isStreamedAnswer } from '../../kernel/media-type.js';
 import { encodePath } from '../normalize-path.js';
 import { stripMethodParam } from '../method-override.js';
-import { createAgent } from './agent.js';
 import { createRequestHeaders } from './request-headers.js';
 import { CircuitBreaker } from './circuit.js';
 import type { ResponseChain } from '../response/chain.js';
@@ -21,53 +20,32 @@ export interface UpstreamDeps {
   readonly tls: boolean;
 }
 
-/** The pieces a policy load builds once: agent, proxy, header values; the answer goes through `filters`. */
+/** The pieces a policy load builds once: connection pool, header values; the answer goes through `filters`. */
 export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filters: ResponseChain): { stage: RequestHandler; close(): void } {
   const up = policy.raw.upstream;
   const target = new URL(up.url);
-  const agent = createAgent(target.protocol === 'https:', up);
-  const proxy = httpProxy.createProxyServer({ target: up.url, agent, selfHandleResponse: true, changeOrigin: true, xfwd: false, ws: false, secure: true });
-  const rewriteHeaders = createRequestHeaders(policy, deps);
+  /** A path in upstream.url prefixes every request's path. */
+  const base = target.pathname.replace(/\/+$/, '');
   const timeoutMs = up.timeout_seconds * 1000;
+  const expiryMs = up.keepalive_expiry_seconds * 1000;
+  // One pool per policy load. An idle connection lives keepalive_expiry_seconds (a shorter Keep-Alive hint
+  // from the upstream wins); the timeouts are idle ones, as a socket timeout: before the head, between pieces.
+  const pool = new Pool(target.origin, {
+    connections: up.max_connections,
+    keepAliveTimeout: expiryMs,
+    keepAliveMaxTimeout: expiryMs,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { rejectUnauthorized: true, timeout: timeoutMs },
+  });
+  const rewriteHeaders = createRequestHeaders(policy, deps);
   const breaker = deps.breaker;
   const maxBuffered = up.max_buffered_response_bytes;
-  /** Per forwarded request: did the upstream give a verdict, was its answer fully relayed, did we cut it. */
-  const exchanges = new WeakMap<IncomingMessage, Leg>();
 
-  proxy.on('proxyReq', (proxyReq, req, res) => {
-    const ctx = (req as IncomingMessage).ctx;
-    const st = exchanges.get(req as IncomingMessage);
-    const start = process.hrtime.bigint();
-    // The answer is over on our side (client gone, or the proxy answered already, e.g. request_timeout) before
-    // the upstream's answer was fully relayed: stop the upstream work at once.
-    res.once('close', () => {
-      if (st?.upstreamDone || proxyReq.destroyed) return;
-      if (st) st.abandoned = true;
-      proxyReq.destroy();
-    });
-    proxyReq.setTimeout(timeoutMs, () => {
-      (proxyReq as unknown as { timedOut: boolean }).timedOut = true;
-      proxyReq.destroy(new Error('upstream timeout'));
-    });
-    proxyReq.once('response', () => {
-      ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
-    });
-  });
-
-  proxy.on('proxyRes', (proxyRes, req, res) => {
-    const st = exchanges.get(req as IncomingMessage);
-    if (st) {
-      st.verdict = true;
-      proxyRes.once('end', () => (st.upstreamDone = true));
-    }
-    answer((req as IncomingMessage).ctx, proxyRes, res as ServerResponse);
-  });
-
-  function answer(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): void {
-    const status = proxyRes.statusCode ?? 502;
+  function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, proxyRes: Readable, res: ServerResponse): void {
     ctx.upstreamStatus = status;
-    const type = proxyRes.headers['content-type'];
-    const x: Exchange = { ctx, res, status, headers: proxyRes.headers, type, streamed: isStreamedAnswer(ctx, type) };
+    const type = headers['content-type'];
+    const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
     const head = filters.head(x);
     if (head === 'gone') {
       proxyRes.destroy();
@@ -91,7 +69,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Some filter needs the whole answer: held up to upstream.max_buffered_response_bytes. */
-  function buffered(x: Exchange, proxyRes: IncomingMessage): void {
+  function buffered(x: Exchange, proxyRes: Readable): void {
     const { ctx, res } = x;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -136,14 +114,14 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Relayed as it arrives, each piece through the filters; a stream's head goes out at once. */
-  function relay(x: Exchange, proxyRes: IncomingMessage): void {
+  function relay(x: Exchange, proxyRes: Readable): void {
     const { ctx, res } = x;
     if (x.streamed) {
       res.setHeader('Cache-Control', res.getHeader('cache-control') ?? 'no-cache');
       res.setHeader('X-Accel-Buffering', 'no');
       res.flushHeaders();
     } else {
-      const length = proxyRes.headers['content-length'];
+      const length = x.headers['content-length'];
       if (length !== undefined && /^\d+$/.test(length)) res.setHeader('Content-Length', length);
     }
     let pieces: PieceFilter | null | undefined;
@@ -175,7 +153,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
-  function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
+  function failClosed(ctx: RequestContext, proxyRes: Readable, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
     recordOutcome(ctx, 'redaction_failed', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
     proxyRes.removeAllListeners('data');
     proxyRes.destroy();
@@ -200,20 +178,38 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
     const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
     rewriteHeaders(req.headers, ctx, body.length, req.method);
-    req.url = encodePath(ctx.path) + stripMethodParam(ctx.query);
+    delete req.headers.host; // the pool names the upstream's own host
     ctx.requestBytes = body.length;
     const st: Leg = { verdict: false, upstreamDone: false, abandoned: false };
-    exchanges.set(req, st);
-    // A request that ends without the upstream's verdict (client gone, proxy timeout) frees a half-open probe.
+    const abort = new AbortController();
+    const start = process.hrtime.bigint();
+    // The answer is over on our side (client gone, or the proxy answered already, e.g. request_timeout) before
+    // the upstream's answer was fully relayed: stop the upstream work at once. Without the upstream's verdict
+    // the request frees a half-open probe.
     res.once('close', () => {
       if (!st.verdict) breaker.release();
+      if (st.upstreamDone) return;
+      st.abandoned = true;
+      abort.abort();
     });
-    proxy.web(req, res, { buffer: bodyStream(body) }, (err: Error & { code?: string }) => {
+    pool.request({
+      path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
+      method: req.method as 'GET',
+      headers: req.headers as Record<string, string | string[]>,
+      body: body.length > 0 ? body : undefined,
+      signal: abort.signal,
+    }).then(({ statusCode, headers, body: answerBody }) => {
+      ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
+      st.verdict = true;
+      answerBody.once('end', () => (st.upstreamDone = true));
+      answerBody.on('error', () => {}); // a cut answer is handled by its reader; never an uncaught error
+      answer(ctx, statusCode, joined(headers), answerBody, res);
+    }, (err: Error & { code?: string }) => {
       if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
-      const timedOut = err.message === 'upstream timeout';
       st.verdict = true;
       breaker.failure();
       if (res.writableEnded || res.destroyed) return;
+      const timedOut = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       answerError(ctx, res, code, { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
     });
@@ -222,8 +218,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   return {
     stage,
     close() {
-      proxy.close();
-      agent.destroy();
+      void pool.destroy().catch(() => {});
     },
   };
 }
@@ -234,12 +229,11 @@ interface Leg {
   abandoned: boolean;
 }
 
-/** The checked body as the stream http-proxy pipes upstream (one chunk; no async iterator machinery). */
-function bodyStream(body: Buffer): Readable {
-  const r = new Readable({ read() {} });
-  if (body.length > 0) r.push(body);
-  r.push(null);
-  return r;
+/** Repeated answer headers as one value, as node's own parser gives them (cookies stay a list; they are dropped). */
+function joined(h: Record<string, string | string[] | undefined>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) && k !== 'set-cookie' ? v.join(', ') : v;
+  return out;
 }
 
 function parseJson(text: string): unknown {
