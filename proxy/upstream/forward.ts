@@ -42,24 +42,24 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   const breaker = deps.breaker;
   const maxBuffered = up.max_buffered_response_bytes;
 
-  function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, proxyRes: Readable, res: ServerResponse): void {
+  function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, fromUpstream: Readable, res: ServerResponse): void {
     ctx.upstreamStatus = status;
     const type = headers['content-type'];
     const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
     const head = filters.head(x);
     if (head === 'gone') {
-      proxyRes.destroy();
+      fromUpstream.destroy();
       return;
     }
     if (head) {
-      proxyRes.resume();
+      fromUpstream.resume();
       return replace(x, head);
     }
     res.once('close', () => {
-      if (!res.writableFinished) proxyRes.destroy();
+      if (!res.writableFinished) fromUpstream.destroy();
     });
-    if (filters.holds(x)) return buffered(x, proxyRes);
-    relay(x, proxyRes);
+    if (filters.holds(x)) return buffered(x, fromUpstream);
+    relay(x, fromUpstream);
   }
 
   /** The answer is replaced by an error; what the upstream sent already stays out. */
@@ -69,27 +69,27 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Some filter needs the whole answer: held up to upstream.max_buffered_response_bytes. */
-  function buffered(x: Exchange, proxyRes: Readable): void {
+  function buffered(x: Exchange, fromUpstream: Readable): void {
     const { ctx, res } = x;
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
-    proxyRes.on('data', (c: Buffer) => {
+    fromUpstream.on('data', (c: Buffer) => {
       if (over) return;
       size += c.length;
       if (size > maxBuffered) {
         over = true;
         chunks.length = 0;
-        proxyRes.destroy();
+        fromUpstream.destroy();
         res.removeHeader('content-type');
         return answerError(ctx, res, 'response_too_large', { stage: 'upstream', outcome: 'deny', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
       }
       chunks.push(c);
     });
-    proxyRes.on('error', () => {
+    fromUpstream.on('error', () => {
       if (!over) sendError(res, 'upstream_error');
     });
-    proxyRes.on('end', () => {
+    fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
       const raw = Buffer.concat(chunks);
       const text = raw.toString('utf8');
@@ -114,7 +114,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Relayed as it arrives, each piece through the filters; a stream's head goes out at once. */
-  function relay(x: Exchange, proxyRes: Readable): void {
+  function relay(x: Exchange, fromUpstream: Readable): void {
     const { ctx, res } = x;
     if (x.streamed) {
       res.setHeader('Cache-Control', res.getHeader('cache-control') ?? 'no-cache');
@@ -129,34 +129,34 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       if (out.length === 0) return;
       ctx.responseBytes += out.length;
       if (!res.write(out)) {
-        proxyRes.pause();
-        res.once('drain', () => proxyRes.resume());
+        fromUpstream.pause();
+        res.once('drain', () => fromUpstream.resume());
       }
     };
-    proxyRes.on('data', (chunk: Buffer) => {
+    fromUpstream.on('data', (chunk: Buffer) => {
       try {
         if (pieces === undefined) pieces = filters.pieces(x, chunk);
         write(pieces ? pieces.push(chunk) : chunk);
       } catch {
-        failClosed(ctx, proxyRes, res, pieces);
+        failClosed(ctx, fromUpstream, res, pieces);
       }
     });
-    proxyRes.on('end', () => {
+    fromUpstream.on('end', () => {
       try {
         if (pieces) write(pieces.end());
       } catch {
-        return failClosed(ctx, proxyRes, res, pieces);
+        return failClosed(ctx, fromUpstream, res, pieces);
       }
       res.end();
     });
-    proxyRes.on('error', () => res.destroy());
+    fromUpstream.on('error', () => res.destroy());
   }
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
-  function failClosed(ctx: RequestContext, proxyRes: Readable, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
+  function failClosed(ctx: RequestContext, fromUpstream: Readable, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
     recordOutcome(ctx, 'redaction_failed', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
-    proxyRes.removeAllListeners('data');
-    proxyRes.destroy();
+    fromUpstream.removeAllListeners('data');
+    fromUpstream.destroy();
     if (res.writableEnded) return;
     let trailer: Buffer | undefined;
     try {
@@ -194,7 +194,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     });
     pool.request({
       path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
-      method: req.method as 'GET',
+      method: req.method ?? 'GET',
       headers: req.headers as Record<string, string | string[]>,
       body: body.length > 0 ? body : undefined,
       signal: abort.signal,
