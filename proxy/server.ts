@@ -128,7 +128,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let shuttingDown = false;
 
   /**
-   * Builds one generation. Everything that can fail (extensions, pipeline factories) is built first; only
+   * Builds one generation. Everything that can fail (the pipeline and its factories) is built first; only
    * then does a new audit logger take over from the live one and a new lockout table replace the old, so a
    * refused reload leaves the running generation exactly as it was.
    */
