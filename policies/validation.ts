@@ -5,8 +5,7 @@ import { deny } from '../kernel/deny.js';
 import { collectUrls, createUrlGuard } from './url-guard.js';
 import { checkJsonText, decodeUtf8 } from '../kernel/json-canonical.js';
 import { promptLength } from './prompt-length.js';
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
+import { isJsonType } from '../kernel/media-type.js';
 
 /** Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). */
 export function jsonDepth(buf: Buffer, limit: number): number {
@@ -63,7 +62,7 @@ export function createValidation(section: ValidationSection): RequestHandler {
     const raw = ctx.rawBody;
     if (!raw || raw.length === 0) return next();
     const type = req.headers['content-type'];
-    const looksJson = type === undefined || JSON_TYPE.test(type);
+    const looksJson = type === undefined || isJsonType(type);
     if (!looksJson && on && section.json_only) {
       if (deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
     }

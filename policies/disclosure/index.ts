@@ -7,7 +7,8 @@ import { compileBuiltin, compileCustom, DetectorSet, type Finding } from './scan
 import { NdjsonStreamRedactor, SseStreamRedactor, TextStreamRedactor, type StreamFormat, type StreamRedactor } from './stream.js';
 
 export { checkPatternSafety } from './safety.js';
-export { detectStreamFormat, type StreamFormat, type StreamRedactor } from './stream.js';
+export { detectStreamFormat, type StreamFormat } from '../../kernel/media-type.js';
+export type { StreamRedactor } from './stream.js';
 export { FILTER_DEFAULTS } from './detectors.js';
 export type { RedactionRecord } from './json-fields.js';
 
