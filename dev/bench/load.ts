@@ -85,3 +85,28 @@ export async function ttfb(spec: Omit<LoadSpec, 'requests' | 'concurrency'>, n: 
   out.sort((a, b) => a - b);
   return out[Math.floor(out.length / 2)];
 }
+
+/**
+ * Opens `n` streamed requests at once and resolves when each has its first body byte, with a function that
+ * aborts them all. The upstream double must be slow (chunk delay) so the streams stay open meanwhile.
+ */
+export async function openStreams(spec: Omit<LoadSpec, 'requests' | 'concurrency'>, n: number): Promise<{ opened: number; close: () => void }> {
+  const u = new URL(spec.url);
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const body = spec.body ? Buffer.from(spec.body) : undefined;
+  const reqs: http.ClientRequest[] = [];
+  const firsts = Array.from({ length: n }, () =>
+    new Promise<boolean>((resolve) => {
+      const req = http.request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...(spec.headers ?? {}), 'content-type': 'application/json' } }, (res) => {
+        res.once('data', () => resolve(res.statusCode === 200));
+        res.on('end', () => resolve(false));
+        res.on('error', () => resolve(false));
+      });
+      req.on('error', () => resolve(false));
+      req.end(body);
+      reqs.push(req);
+    }),
+  );
+  const opened = (await Promise.all(firsts)).filter(Boolean).length;
+  return { opened, close: () => { for (const r of reqs) r.destroy(); agent.destroy(); } };
+}

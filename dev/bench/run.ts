@@ -1,28 +1,38 @@
-// `npm run bench`: lollms-guard against a bare http-proxy passthrough to the same LoLLMS double, in one run, as ratios.
-// Each server runs in its own process; the load generator runs here. Numbers are for this machine only.
+// `npm run bench [-- --quick]`: lollms-guard with the full reference policy against a bare http-proxy and a bare
+// undici passthrough to the same LoLLMS double, all measured in this one run; every figure next to its goal
+// (issue 14). Each server is its own process (CPU and RSS read from /proc); the load generator runs here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { basePolicy, USER_KEY } from '../harness.js';
+import { USER_KEY } from '../harness.js';
 import { REPO_ROOT } from '../paths.js';
-import { load, ttfb } from './load.js';
+import { load, openStreams, type LoadResult } from './load.js';
+import { overlay, type Variant } from './policy.js';
+import { cpuSeconds, rssMb } from './proc.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+const QUICK = process.argv.includes('--quick');
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 1500 : 4000));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = QUICK ? 1 : 3;
+const SEQUENTIAL = QUICK ? 400 : 2000;
+const OPEN_STREAMS = 1000;
 const here = dirname(fileURLToPath(import.meta.url));
 const children: ChildProcess[] = [];
 
+interface Server { readonly url: string; readonly pid: number }
+
 /** Starts a process and resolves with the first URL it prints (stdout or stderr). */
-function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     const onLine = (l: string): void => {
       const m = /(https?:\/\/127\.0\.0\.1:\d+)/.exec(l);
-      if (m) resolve(m[1]);
+      if (m) resolve({ url: m[1]!, pid: child.pid! });
+      else if (process.env.BENCH_VERBOSE) process.stderr.write(`[${args[1] ?? args[0]}] ${l}\n`);
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
@@ -30,82 +40,120 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string
   });
 }
 
-async function guard(upstream: string, dir: string, name: string, extra: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const file = join(dir, `${name}.toml`);
-  env = { LOLLMS_GUARD__SECURITY__RATE_LIMITING__ENABLED: 'false', ...env };
-  const policy = basePolicy(upstream, join(dir, name))
-    .replace('timeout_seconds = 2', 'timeout_seconds = 30\nmax_keepalive_connections = 64\nmax_connections = 64')
-    .replace('[security.rate_limiting]\nenabled = false', '[security.rate_limiting]');
-  writeFileSync(file, policy + extra);
-  return startChild([join(REPO_ROOT, 'bin/lollms-guard.js'), 'serve', '--policy', file], env);
+const GUARD_ENV = { LOLLMS_API_KEY: 'bench-upstream-key-0123456789', LOLLMS_GUARD_AUDIT_KEY: 'bench-audit-chain-key-0123456789' };
+function guard(dir: string, name: string, upstream: string, v: Variant, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  return startChild([join(REPO_ROOT, 'bin/lollms-guard.js'), 'serve', ...overlay(dir, name, upstream, v)], { ...GUARD_ENV, ...env });
 }
 
-const rows: Array<[string, string]> = [];
-function add(k: string, v: string): void {
-  rows.push([k, v]);
-  process.stdout.write(`${k.padEnd(52)} ${v}\n`);
+function line(label: string, value: string, goal = '', ok?: boolean): void {
+  const mark = ok === undefined ? '' : ok ? '  ok' : '  MISS';
+  process.stdout.write(`${label.padEnd(58)} ${value.padEnd(34)} ${goal}${mark}\n`);
 }
+const f = (n: number, d = 2): string => n.toFixed(d);
+
+interface Measured extends LoadResult { readonly cpuUsPerReq: number }
+/** One closed-loop run with the server's CPU time over it. */
+async function measured(s: Server, spec: Omit<Parameters<typeof load>[0], 'url'> & { path: string }): Promise<Measured> {
+  const c0 = cpuSeconds(s.pid);
+  const r = await load({ ...spec, url: `${s.url}${spec.path}` });
+  return { ...r, cpuUsPerReq: ((cpuSeconds(s.pid) - c0) / r.requests) * 1e6 };
+}
+
+const chatBody = (content: string, stream = false): string =>
+  JSON.stringify({ model: 'llama3-8b-instruct', messages: [{ role: 'user', content }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lollms-guard-bench-'));
-  const upstream = await startChild([join(here, 'servers.js'), 'double']);
-  const bare = await startChild([join(here, 'servers.js'), 'bare', upstream]);
-  const full = await guard(upstream, dir, 'full', '');
-  const noRedact = await guard(upstream, dir, 'noredact', '\n[security.information_disclosure]\nenabled = false\n');
-  // Limits high enough never to refuse: what is measured is the cost of deciding.
-  const rl = (store: string): NodeJS.ProcessEnv => ({
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__ENABLED: 'true',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__STORE: store,
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__KEY_PREFIX: `lgbench:${process.pid}:${store}:`,
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__GLOBAL__RATE: '100000000',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__GLOBAL__BURST: '100000000',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__PER_USER__RATE: '100000000',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__PER_USER__BURST: '100000000',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__PER_ENDPOINT__DEFAULT_RATE: '100000000',
-    LOLLMS_GUARD__SECURITY__RATE_LIMITING__PER_ENDPOINT__DEFAULT_BURST: '100000000',
-    LOLLMS_GUARD_REDIS_URL: process.env.LOLLMS_GUARD_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-  });
-  const rlMem = await guard(upstream, dir, 'rlmem', '', rl('memory'));
-  const rlRedis = await guard(upstream, dir, 'rlredis', '', rl('redis'));
+  const srv = (k: string, ...a: string[]): Promise<Server> => startChild([join(here, 'servers.js'), k, ...a]);
+  const double = await srv('double', '0');
+  const slowDouble = await srv('double', '1000'); // 20 events a second apart: streams stay open ~20 s
+  const [hp, ud] = await Promise.all([srv('bare', double.url), srv('undici', double.url)]);
+  const base: Variant = { keys: 10, extraPatterns: 7 }; // 10 keys, 10 custom patterns (3 reference + 7)
+  const [full, redis, keys10k, pat200, open] = await Promise.all([
+    guard(dir, 'full', double.url, base),
+    guard(dir, 'redis', double.url, base, {
+      LOLLMS_GUARD__SECURITY__RATE_LIMITING__STORE: 'redis', LOLLMS_GUARD__SECURITY__RATE_LIMITING__KEY_PREFIX: `lgbench:${process.pid}:`,
+      LOLLMS_GUARD_REDIS_URL: process.env.LOLLMS_GUARD_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    }),
+    guard(dir, 'keys10k', double.url, { ...base, keys: 10_000 }),
+    guard(dir, 'pat200', double.url, { ...base, extraPatterns: 197 }),
+    guard(dir, 'open', slowDouble.url, base),
+  ]);
   const auth = { authorization: `Bearer ${USER_KEY}` };
-  const chat = JSON.stringify({ model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'Say hello in one line.' }], max_tokens: 64 });
-  const stream = JSON.stringify({ model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'Say hello.' }], stream: true });
+  const chat = chatBody('Say hello in one line.');
+  const stream = chatBody('Say hello.', true);
+  const guards = [full, redis, keys10k, pat200];
+  for (const s of [hp, ud, ...guards]) await load({ url: `${s.url}/v1/chat/completions`, method: 'POST', headers: auth, body: chat, requests: 500, concurrency: 8 });
 
-  const post = (url: string, h: Record<string, string> = {}) => load({ url: `${url}/v1/chat/completions`, method: 'POST', headers: h, body: chat, requests: REQUESTS, concurrency: CONCURRENCY });
-  for (const u of [bare, full, noRedact, rlMem, rlRedis]) await load({ url: `${u}/v1/chat/completions`, method: 'POST', headers: auth, body: chat, requests: 300, concurrency: 8 });
-
-  const bGet = await load({ url: `${bare}/v1/models`, requests: REQUESTS, concurrency: CONCURRENCY });
-  const gGet = await load({ url: `${full}/v1/models`, headers: auth, requests: REQUESTS, concurrency: CONCURRENCY });
-  add('GET /v1/models, bare http-proxy (req/s)', bGet.rps.toFixed(0));
-  add('GET /v1/models, lollms-guard (req/s)', `${gGet.rps.toFixed(0)}  ratio ${(gGet.rps / bGet.rps).toFixed(2)}  p50 ${gGet.p50ms.toFixed(2)} vs ${bGet.p50ms.toFixed(2)} ms`);
-
+  process.stdout.write(`lollms-guard bench (${QUICK ? 'quick' : 'full'}): ${REQUESTS} requests x ${CONCURRENCY} concurrent, best of ${ROUNDS} interleaved rounds; node ${process.version}\n`);
+  line('figure', 'measured', 'goal');
   // Interleaved rounds, best of each: a shared machine's drift hits every configuration alike.
-  const best: Record<string, Awaited<ReturnType<typeof load>>> = {};
-  const configs: Array<[string, string, Record<string, string>]> = [['bare', bare, {}], ['full', full, auth], ['rlmem', rlMem, auth], ['rlredis', rlRedis, auth]];
-  for (let round = 0; round < 3; round++) {
-    for (const [name, url, h] of configs) {
-      const r = await post(url, h);
-      if (!best[name] || r.rps > best[name].rps) best[name] = r;
+  const best = new Map<string, Measured>();
+  const keep = (k: string, r: Measured): void => { const b = best.get(k); if (!b || r.rps > b.rps) best.set(k, r); };
+  const post = (body: string) => ({ path: '/v1/chat/completions', method: 'POST', headers: auth, body, requests: REQUESTS, concurrency: CONCURRENCY });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [k, s] of [['hp', hp], ['ud', ud], ['full', full], ['redis', redis], ['keys10k', keys10k], ['pat200', pat200]] as const) {
+      keep(`json:${k}`, await measured(s, post(chat)));
+      if (k === 'hp' || k === 'ud' || k === 'full') keep(`sse:${k}`, await measured(s, post(stream)));
     }
   }
-  const { bare: bPost, full: gPost, rlmem: mem, rlredis: red } = best;
-  add('POST chat JSON, bare http-proxy (req/s)', bPost.rps.toFixed(0));
-  add('POST chat JSON, lollms-guard full policy (req/s)', `${gPost.rps.toFixed(0)}  ratio ${(gPost.rps / bPost.rps).toFixed(2)}  p99 ${gPost.p99ms.toFixed(2)} vs ${bPost.p99ms.toFixed(2)} ms`);
-  add('POST chat JSON, rate limits on, memory store (req/s)', `${mem.rps.toFixed(0)}  ratio ${(mem.rps / bPost.rps).toFixed(2)}`);
-  add('POST chat JSON, rate limits on, redis store (req/s)', `${red.rps.toFixed(0)}  ratio ${(red.rps / bPost.rps).toFixed(2)}  redis cost over memory ${(((mem.rps - red.rps) / mem.rps) * 100).toFixed(1)}%`);
+  const g = (k: string): Measured => best.get(k)!;
+  for (const [kind, what] of [['json', 'JSON chat'], ['sse', 'SSE chat, 20 events']] as const) {
+    const [b, u, x] = [g(`${kind}:hp`), g(`${kind}:ud`), g(`${kind}:full`)];
+    line(`${what}: bare http-proxy (req/s, CPU us/req)`, `${f(b.rps, 0)}  ${f(b.cpuUsPerReq, 0)} us`);
+    line(`${what}: bare undici (req/s, CPU us/req)`, `${f(u.rps, 0)}  ${f(u.cpuUsPerReq, 0)} us`);
+    line(`${what}: lollms-guard full (req/s, CPU us/req)`, `${f(x.rps, 0)}  ${f(x.cpuUsPerReq, 0)} us`);
+    line(`${what}: guard req/s / http-proxy`, `${f(x.rps / b.rps)}x  (/ undici ${f(x.rps / u.rps)}x)`, '>= 1.00x', x.rps >= b.rps);
+    line(`${what}: guard CPU per request / http-proxy`, `${f(x.cpuUsPerReq / b.cpuUsPerReq)}x  (/ undici ${f(x.cpuUsPerReq / u.cpuUsPerReq)}x)`, '<= 1.00x', x.cpuUsPerReq <= b.cpuUsPerReq);
+  }
+  const perChunk = (g('sse:full').cpuUsPerReq - g('json:full').cpuUsPerReq) / 20;
+  line('guard CPU per streamed event (SSE - JSON) / 20', `${f(perChunk, 1)} us`, '<= 5 us', perChunk <= 5);
 
-  const bT = await ttfb({ url: `${bare}/v1/chat/completions`, body: stream }, 60);
-  const gT = await ttfb({ url: `${full}/v1/chat/completions`, headers: auth, body: stream }, 60);
-  const nT = await ttfb({ url: `${noRedact}/v1/chat/completions`, headers: auth, body: stream }, 60);
-  add('streamed chat TTFB, bare (median ms)', bT.toFixed(2));
-  add('streamed chat TTFB, lollms-guard redaction off (ms)', `${nT.toFixed(2)}  +${(nT - bT).toFixed(2)} ms over bare`);
-  add('streamed chat TTFB, lollms-guard redaction on (ms)', `${gT.toFixed(2)}  +${(gT - nT).toFixed(2)} ms over redaction off`);
+  // Sequential latency: one request at a time; "added" is over the double alone.
+  const seq = async (s: Server): Promise<LoadResult> => load({ url: `${s.url}/v1/chat/completions`, method: 'POST', headers: auth, body: chat, requests: SEQUENTIAL, concurrency: 1 });
+  const [dl, hl, ul, gl] = [await seq(double), await seq(hp), await seq(ud), await seq(full)];
+  line('sequential latency p50 / p99: double alone (ms)', `${f(dl.p50ms)} / ${f(dl.p99ms)}`);
+  line('sequential latency added by bare http-proxy (ms)', `+${f(hl.p50ms - dl.p50ms)} / +${f(hl.p99ms - dl.p99ms)}`);
+  line('sequential latency added by bare undici (ms)', `+${f(ul.p50ms - dl.p50ms)} / +${f(ul.p99ms - dl.p99ms)}`);
+  line('sequential latency added by lollms-guard, p50 (ms)', `+${f(gl.p50ms - dl.p50ms)}`, '<= 0.40 ms', gl.p50ms - dl.p50ms <= 0.4);
+  line('sequential latency added by lollms-guard, p99 (ms)', `+${f(gl.p99ms - dl.p99ms)}`, '<= 2.00 ms', gl.p99ms - dl.p99ms <= 2);
+
+  // Memory: RSS after the load above, then per open stream.
+  const rss = rssMb(full.pid);
+  line('RSS after load: bare http-proxy / bare undici (MB)', `${f(rssMb(hp.pid), 0)} / ${f(rssMb(ud.pid), 0)}`);
+  line('RSS after load: lollms-guard full (MB)', f(rss, 0), '<= 120 MB', rss <= 120);
+  await load({ url: `${open.url}/v1/chat/completions`, method: 'POST', headers: auth, body: chat, requests: REQUESTS, concurrency: CONCURRENCY });
+  const before = rssMb(open.pid);
+  const streams = await openStreams({ url: `${open.url}/v1/chat/completions`, headers: auth, body: stream }, OPEN_STREAMS);
+  const perStream = ((rssMb(open.pid) - before) * 1024) / OPEN_STREAMS;
+  streams.close();
+  line(`RSS per open stream (${streams.opened}/${OPEN_STREAMS} open, KB)`, f(perStream, 1), '<= 64 KB', perStream <= 64 && streams.opened === OPEN_STREAMS);
+
+  const ratio = (k: string): number => g(`json:${k}`).rps / g('json:full').rps;
+  line('keys: 10,000 vs 10 (req/s ratio)', `${f(ratio('keys10k'))}x`, 'flat (>= 0.95x)', ratio('keys10k') >= 0.95);
+  line('custom patterns: 200 vs 10 (req/s ratio)', `${f(ratio('pat200'))}x`, 'flat (>= 0.95x)', ratio('pat200') >= 0.95);
+  const redisCost = (1 - ratio('redis')) * 100;
+  line('rate limits: redis store below memory store (req/s)', `${f(redisCost, 1)} %`, '<= 15 %', redisCost <= 15);
+
+  // Body size: CPU per request at 1 KB, 100 KB, 1 MB (concurrency 4). Linear = the added CPU per extra KB is the
+  // same from 100 KB to 1 MB as from 1 KB to 100 KB (the fixed per-request cost cancels out of both slopes).
+  const cost: number[] = [];
+  for (const kb of [1, 100, 1024]) {
+    const body = chatBody('All quiet on the western front. '.repeat(Math.ceil((kb * 1024) / 32)).slice(0, kb * 1024));
+    const n = Math.max(40, Math.round((QUICK ? 200 : 600) / Math.sqrt(kb)));
+    const spec = { path: '/v1/chat/completions', method: 'POST', headers: auth, body, requests: n, concurrency: 4 };
+    const [b, x] = [await measured(hp, spec), await measured(full, spec)];
+    cost.push(x.cpuUsPerReq);
+    line(`body ${kb} KB: req/s guard / bare; CPU us/req guard / bare`, `${f(x.rps, 0)} / ${f(b.rps, 0)};  ${f(x.cpuUsPerReq, 0)} / ${f(b.cpuUsPerReq, 0)}`);
+  }
+  const slope1 = (cost[1]! - cost[0]!) / 99, slope2 = (cost[2]! - cost[1]!) / 924;
+  line('body size: guard CPU per extra KB, 100 KB-1 MB vs 1-100 KB', `${f(slope2, 1)} vs ${f(slope1, 1)} us/KB = ${f(slope2 / slope1)}x`, 'linear (<= 1.25x)', slope2 / slope1 <= 1.25);
 
   const { benchRedaction } = await import('./redaction.js');
-  for (const [k, v] of Object.entries(await benchRedaction())) add(k, v.toFixed(1));
-  if (process.env.BENCH_RATE_LIMIT_INPROCESS !== '0') {
+  for (const [k, v] of Object.entries(await benchRedaction())) line(k, f(v, 1));
+  if (!QUICK && process.env.BENCH_RATE_LIMIT_INPROCESS !== '0') {
     const { benchRateLimit } = await import('./rate-limit.js');
-    for (const [k, v] of Object.entries(await benchRateLimit())) add(`rate-limit stage in-process: ${k}`, String(v));
+    for (const [k, v] of Object.entries(await benchRateLimit())) line(`rate-limit stage in-process: ${k}`, String(v));
   }
 }
 

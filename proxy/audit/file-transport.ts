@@ -1,10 +1,11 @@
 // The audit file output: async appends, rotation by size and by UTC day on line boundaries, gzip, pruning, retry after write errors.
-import { createWriteStream, fstat, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { archiveName, fileDay, gzipFile, lineDay, pruneRotated } from './rotation.js';
 import { LineTransport, type ProblemSink } from './transports.js';
 import { doublingDelay } from '../../kernel/backoff.js';
+import { VanishCheck } from './vanish-check.js';
 
 export interface FileTransportOptions {
   readonly path: string;
@@ -47,10 +48,13 @@ export class AuditFileTransport extends LineTransport {
   private readonly tasks = new Set<Promise<unknown>>();
   private idle: Array<() => void> = [];
   private flushing?: Promise<void>;
+  private inflightLines = 0;
+  private readonly vanish: VanishCheck;
 
   constructor(private readonly o: FileTransportOptions) {
     super('file', o.report);
     this.now = o.now ?? Date.now;
+    this.vanish = new VanishCheck(o.path, () => (this.broken || this.rotating ? 'busy' : this.ws), (ws, lines, code) => this.vanished(ws, lines, code));
     try { mkdirSync(dirname(o.path), { recursive: true }); } catch { /* open fails next and is reported */ }
     try {
       const st = statSync(o.path);
@@ -72,53 +76,15 @@ export class AuditFileTransport extends LineTransport {
     return this.backlog.length + this.failed.length + this.inflightLines;
   }
 
-  private inflightLines = 0;
-
-  /**
-   * Lines the OS accepted since the file was last seen to still be at its path. A removed file (or a removed
-   * directory) keeps taking writes through the open descriptor and the lines vanish: a check at most every
-   * second compares the descriptor with the path, and on a mismatch these lines are written again, to a new file.
-   */
-  private sinceCheck: string[] = [];
-  private checkTimer?: NodeJS.Timeout;
-
-  private scheduleCheck(): void {
-    if (this.checkTimer || this.shut || !this.regular) return;
-    this.checkTimer = setTimeout(() => {
-      this.checkTimer = undefined;
-      this.checkPath();
-    }, 1000);
-    this.checkTimer.unref();
-  }
-
-  private checkPath(): void {
-    const ws = this.ws as (WriteStream & { fd?: number }) | undefined;
-    if (!ws || this.broken || this.rotating || typeof ws.fd !== 'number') {
-      if (!this.broken && !this.rotating) this.sinceCheck = [];
-      return;
-    }
-    const lines = this.sinceCheck;
-    this.sinceCheck = [];
-    fstat(ws.fd, (e1, open) => {
-      stat(this.o.path).then(
-        (st) => (e1 || st.ino !== open.ino || st.dev !== open.dev ? this.vanished(ws, lines, 'ENOENT') : undefined),
-        (e: NodeJS.ErrnoException) => this.vanished(ws, lines, e.code ?? 'ENOENT'),
-      );
-    });
-  }
-
   /** The live file is gone from its path: its recent lines go back in front of the queue and the file is reopened. */
   private vanished(ws: WriteStream, lines: string[], code: string): void {
     if (ws !== this.ws || this.broken || this.shut) return;
-    this.failed = lines.concat(this.sinceCheck, this.failed);
-    this.sinceCheck = [];
+    this.failed = lines.concat(this.vanish.take(), this.failed);
     this.confirmed = 0;
     this.fail(Object.assign(new Error('audit file removed'), { code }), ws);
   }
 
-  writeLine(line: string): void {
-    this.writeLines([line]);
-  }
+  writeLine(line: string): void { this.writeLines([line]); }
 
   /** A batch goes out as one write per run of lines that fit the live file (fewer syscalls, same bytes). */
   override writeLines(lines: readonly string[]): void {
@@ -177,10 +143,7 @@ export class AuditFileTransport extends LineTransport {
       } else {
         if (ws === this.ws) {
           this.confirmed += bytes;
-          if (this.regular) {
-            for (let k = 0; k < count; k++) this.sinceCheck.push(lines[k]!);
-            this.scheduleCheck();
-          }
+          if (this.regular && !this.shut) this.vanish.accepted(lines, count);
         }
         if (this.recovering) {
           this.recovering = false;
@@ -237,9 +200,7 @@ export class AuditFileTransport extends LineTransport {
     this.retryTimer.unref();
   }
 
-  private settle(): void {
-    for (const w of this.idle.splice(0)) w();
-  }
+  private settle(): void { for (const w of this.idle.splice(0)) w(); }
 
   private whenIdle(): Promise<void> {
     return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
@@ -318,7 +279,7 @@ export class AuditFileTransport extends LineTransport {
   private async doFlush(): Promise<void> {
     while (this.tasks.size > 0 || this.rotating) await Promise.allSettled([...this.tasks]);
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = undefined; }
-    if (this.checkTimer) { clearTimeout(this.checkTimer); this.checkTimer = undefined; }
+    this.vanish.stop();
     if (this.broken) await this.reopen();
     await this.whenIdle();
     this.shut = true;

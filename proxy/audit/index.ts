@@ -1,4 +1,4 @@
-// The audit module's public API: the only place that knows winston (see docs/audit.md).
+// The audit module's public API (see docs/audit.md).
 import { requestFacts } from './facts.js';
 import { buildRecord, type AuditFormat, type AuditRecord } from './records.js';
 import type { RecordMeta, RequestEnd } from './types.js';

@@ -1,9 +1,7 @@
-// createAuditLogger: the per-line pipeline facts → anonymize → record → chain → serialise → winston transports.
+// createAuditLogger: the per-line pipeline facts → anonymize → record → chain → serialise → batch → outputs.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import winston from 'winston';
 import type { RequestContext } from '../../kernel/context.js';
 import { classOfCode } from './actions.js';
 import { createAnonymizer, type Anonymizer } from './anonymize.js';
@@ -13,49 +11,16 @@ import { createOutputs, outputWarnings, writesFile } from './outputs.js';
 import { buildRecord, type AuditRecord } from './records.js';
 import type { LineTransport, TransportProblem } from './transports.js';
 import type {
-  AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, RecordMeta, RequestEnd, SecurityEvent, Severity,
+  AuditFacts, AuditLevel, AuditLogger, AuditOptions, AuditSection, EventClass, RecordMeta, RequestEnd, SecurityEvent, Severity,
 } from './types.js';
 
-/** winston levels, most severe first; a line is written when its level is at or above `[logging.security] level`. */
+export type { AuditOptions };
+
+/** Severity ranks, most severe first; a line is written when its level is at or above `[logging.security] level`. */
 export const LEVELS: Readonly<Record<Severity, number>> = Object.freeze({ error: 0, warning: 1, info: 2, debug: 3 });
 
-export interface AuditOptions {
-  readonly mode: AuditMode;
-  readonly policyHash: string;
-  /** `[server] state_dir`: where the chain head is kept. */
-  readonly stateDir: string;
-  /** Base for relative file_path and state_dir (default process.cwd()). */
-  readonly cwd?: string;
-  /** `[security] audit_level` (default normal). */
-  readonly auditLevel?: AuditLevel;
-  /** Environment to read hash_chain_key_env and secret values from (default process.env). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Where output = stdout|both writes (default process.stdout). */
-  readonly stdout?: NodeJS.WritableStream;
-  /** Env var names whose values must never appear in a line (pass upstream.api_key_env); default ["LOLLMS_API_KEY"]. */
-  readonly secretEnvNames?: readonly string[];
-  readonly version?: string;
-  readonly hostname?: string;
-  /** Retry delay after a write error (tests shorten it). */
-  readonly retryMs?: number;
-  /** Operator messages (stderr): an output failing, still failing (at most every reportEveryMs, with counts), recovered. */
-  readonly say?: (line: string) => void;
-  /** Least time between two "still failing" messages (default 60 s; tests shorten it). */
-  readonly reportEveryMs?: number;
-  /** The clock, epoch ms (default Date.now): line timestamps, day rotation and retention of the file. Tests step it across midnight. */
-  readonly now?: () => number;
-  /**
-   * On reload: the logger being replaced. It is closed (flushed) by this call; its chain continues here and
-   * this logger's outputs open once it has finished. Calls still reaching the old one are forwarded here.
-   */
-  readonly previous?: AuditLogger;
-  /** Longest a line waits in memory to share one winston call and one write with its neighbours (default 5 ms; 0: next tick). */
-  readonly batchMs?: number;
-}
-
-const LEVEL_NAMES = (Object.keys(LEVELS) as Severity[]).sort((a, b) => LEVELS[a] - LEVELS[b]);
 const MIN_SECRET = 8;
-/** A batch this long is handed to winston at once, without waiting for the timer. */
+/** A batch this long goes to the outputs at once, without waiting for the timer. */
 const MAX_BATCH = 256;
 const DEFAULT_BATCH_MS = 5;
 
@@ -71,19 +36,18 @@ class DisabledAuditLogger implements AuditLogger {
   close(): Promise<void> { return Promise.resolve(); }
 }
 
-class WinstonAuditLogger implements AuditLogger {
+class ActiveAuditLogger implements AuditLogger {
   linesWritten = 0;
   private internalErrors = 0;
   private closing?: Promise<void>;
   private readonly seen = new WeakSet<RequestContext>();
-  private logger?: winston.Logger;
+  /** False until the outputs opened (a reload waits for its predecessor to flush first). */
+  private open = false;
   /**
-   * Serialised lines ("\n"-terminated, chain order) not yet handed to winston: the current batch, or, before the
+   * Serialised lines ("\n"-terminated, chain order) not yet handed to the outputs: the current batch, or, before the
    * outputs opened (a reload waiting for its predecessor to flush), every line so far.
    */
   private batch: string[] = [];
-  /** Most severe level in the batch (winston's number: lower is more severe). */
-  private batchLevel = LEVELS.debug;
   private batchTimer?: NodeJS.Timeout;
   private readonly batchMs: number;
   private readonly ready: Promise<void>;
@@ -96,7 +60,7 @@ class WinstonAuditLogger implements AuditLogger {
   private readonly level: AuditLevel;
   private headTimer?: NodeJS.Timeout;
   /** Set by a reload: calls that still reach this logger go to the new one. */
-  private successor?: WinstonAuditLogger;
+  private successor?: ActiveAuditLogger;
   private headSave: Promise<void> = Promise.resolve();
   readonly warnings: string[] = [];
 
@@ -126,11 +90,11 @@ class WinstonAuditLogger implements AuditLogger {
     }
     // A reload hands over: the previous logger takes no more lines from now, its chain continues here, and
     // this one's outputs open only once it has flushed (one writer per file, lines in chain order).
-    if (previous instanceof WinstonAuditLogger) previous.successor = this;
+    if (previous instanceof ActiveAuditLogger) previous.successor = this;
     const prevClose = previous?.close().catch(() => undefined);
     if (s.hash_chain) {
       if (!key) this.warnings.push(`audit: ${s.hash_chain_key_env} is not set: the hash chain is plain SHA-256 (detects edits, not forgery)`);
-      const handed = previous instanceof WinstonAuditLogger ? previous.chainHead() : undefined;
+      const handed = previous instanceof ActiveAuditLogger ? previous.chainHead() : undefined;
       this.chain = new HashChain(key, handed ?? loadHead(this.stateFile, toFile ? filePath : undefined));
     }
     const start = (): void => {
@@ -138,11 +102,7 @@ class WinstonAuditLogger implements AuditLogger {
         cwd, env, hostname: this.hostname, report: (p) => this.onProblem(p), ...(o.stdout ? { stdout: o.stdout } : {}),
         ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}), ...(o.now ? { now: o.now } : {}),
       }));
-      const logger = winston.createLogger({
-        levels: { ...LEVELS }, level: s.level, format: winston.format((info) => info)(), transports: this.transports, exitOnError: false,
-      });
-      logger.on('error', () => { this.internalErrors += 1; });
-      this.logger = logger;
+      this.open = true;
       this.flushBatch();
     };
     if (prevClose) {
@@ -169,11 +129,11 @@ class WinstonAuditLogger implements AuditLogger {
   }
 
   get lost(): number {
-    return (this.logger ? 0 : this.batch.length) + this.transports.reduce((n, t) => n + t.lost, 0);
+    return (this.open ? 0 : this.batch.length) + this.transports.reduce((n, t) => n + t.lost, 0);
   }
 
   get held(): number {
-    return (this.logger ? this.batch.length : 0) + this.transports.reduce((n, t) => n + t.held(), 0);
+    return (this.open ? this.batch.length : 0) + this.transports.reduce((n, t) => n + t.held(), 0);
   }
 
   healthy(): boolean {
@@ -236,9 +196,7 @@ class WinstonAuditLogger implements AuditLogger {
     }
     this.linesWritten += 1;
     this.batch.push(`${line}\n`);
-    const lvl = LEVELS[facts.severity];
-    if (lvl < this.batchLevel) this.batchLevel = lvl;
-    if (!this.logger) return;
+    if (!this.open) return;
     if (this.batch.length >= MAX_BATCH) this.flushBatch();
     else this.batchTimer ??= setTimeout(this.onBatchTimer, this.batchMs);
   }
@@ -248,19 +206,13 @@ class WinstonAuditLogger implements AuditLogger {
     this.flushBatch();
   };
 
-  /**
-   * Hands the batch to winston as one log call (level: its most severe line; every line already passed the
-   * level filter); the transports write it in order, the file output as one write.
-   */
+  /** Hands the batch to every output in one call; each writes it in order (the file output as one write). */
   private flushBatch(): void {
     if (this.batchTimer) { clearTimeout(this.batchTimer); this.batchTimer = undefined; }
-    const logger = this.logger;
-    if (!logger || this.batch.length === 0) return;
+    if (!this.open || this.batch.length === 0) return;
     const lines = this.batch;
-    const level = LEVEL_NAMES[this.batchLevel] ?? 'debug';
     this.batch = [];
-    this.batchLevel = LEVELS.debug;
-    logger.log({ level, message: '', lines });
+    for (const t of this.transports) t.take(lines);
   }
 
   /** Last defence: a known secret value never leaves, whatever a caller put in a field. */
@@ -320,13 +272,7 @@ class WinstonAuditLogger implements AuditLogger {
     this.closing ??= (async () => {
       await this.ready;
       this.flushBatch();
-      const logger = this.logger;
-      if (logger) {
-        const finished = once(logger, 'finish').catch(() => undefined);
-        logger.end();
-        await finished;
-      }
-      await Promise.all(this.transports.map((t) => t.flush()));
+      await Promise.all(this.transports.map((t) => t.flush().catch(() => { this.internalErrors += 1; })));
       if (this.failingSince) clearInterval(this.failingSince.timer);
       if (this.headTimer) { clearTimeout(this.headTimer); this.headTimer = undefined; }
       await this.saveHeadNow();
@@ -337,7 +283,7 @@ class WinstonAuditLogger implements AuditLogger {
 
 /** The audit logger for one `[logging.security]` section; `enabled = false` gives one that writes nothing. */
 export function createAuditLogger(section: AuditSection, opts: AuditOptions): AuditLogger {
-  if (section.enabled) return new WinstonAuditLogger(section, opts);
+  if (section.enabled) return new ActiveAuditLogger(section, opts);
   void opts.previous?.close();
   return new DisabledAuditLogger();
 }

@@ -1,5 +1,4 @@
-// The transport seam: winston transports that take finished lines (file, stdout; http later) and report their health.
-import winston from 'winston';
+// The transport seam: outputs that take finished lines (file, stdout, http) and report their health.
 
 /** A change in an output's health, turned into an audit event by the logger. */
 export interface TransportProblem {
@@ -12,40 +11,23 @@ export interface TransportProblem {
 export type ProblemSink = (p: TransportProblem) => void;
 
 /**
- * What winston hands a transport: one serialised line in `line` (no newline), or a batch of lines in `lines`
- * (each ending in "\n", in chain order; the logger batches lines, see docs/audit.md "Batching").
+ * Base of every audit output: takes finished lines (each ending in "\n", in chain order) from the logger, which
+ * calls `take` once per batch (docs/audit.md "Batching"). Subclasses implement writeLine (never blocking: queue and
+ * return) and flush (resolves when every accepted line reached the OS).
  */
-export interface LineInfo {
-  readonly level: string;
-  readonly message: string;
-  readonly line?: string;
-  readonly lines?: readonly string[];
-}
-
-type TransportInstance = winston.Logger['transports'][number];
-// winston exports the winston-transport class at runtime as `Transport` (its typings only re-export the module).
-const TransportStream = (winston as unknown as { Transport: new (opts?: object) => TransportInstance }).Transport;
-
-/**
- * Base of every audit output. Subclasses implement writeLine (never blocking: queue and return) and flush
- * (resolves when every accepted line reached the OS). `next()` is called at once so winston never buffers.
- */
-export abstract class LineTransport extends TransportStream {
+export abstract class LineTransport {
   errors = 0;
   lost = 0;
-  protected constructor(readonly label: string, protected readonly report: ProblemSink = () => undefined) {
-    super({});
-  }
+  protected constructor(readonly label: string, protected readonly report: ProblemSink = () => undefined) {}
 
-  override log(info: LineInfo, next: () => void): void {
+  /** One batch; an output that throws loses it (counted), never the request. */
+  take(lines: readonly string[]): void {
     try {
-      if (info.lines) this.writeLines(info.lines);
-      else this.writeLine(`${info.line}\n`);
+      this.writeLines(lines);
     } catch {
       this.errors += 1;
-      this.lost += info.lines ? info.lines.length : 1;
+      this.lost += lines.length;
     }
-    next();
   }
 
   abstract writeLine(line: string): void;
@@ -59,11 +41,6 @@ export abstract class LineTransport extends TransportStream {
   /** Lines accepted but waiting in memory (the output is failing); neither written nor lost yet. */
   held(): number {
     return 0;
-  }
-
-  /** winston ends transports on logger.end(); 'finish' then waits until our own stream is flushed. */
-  override _final(callback: (error?: Error | null) => void): void {
-    this.flush().then(() => callback(), () => callback());
   }
 
   /** Reported asynchronously so a problem found inside a write callback never re-enters the pipeline mid-write. */

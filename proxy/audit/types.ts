@@ -121,3 +121,38 @@ export interface RecordMeta {
   readonly version?: string;
   readonly eventId: string;
 }
+
+/** How createAuditLogger runs one `[logging.security]` section (everything but the section itself). */
+export interface AuditOptions {
+  readonly mode: AuditMode;
+  readonly policyHash: string;
+  /** `[server] state_dir`: where the chain head is kept. */
+  readonly stateDir: string;
+  /** Base for relative file_path and state_dir (default process.cwd()). */
+  readonly cwd?: string;
+  /** `[security] audit_level` (default normal). */
+  readonly auditLevel?: AuditLevel;
+  /** Environment to read hash_chain_key_env and secret values from (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where output = stdout|both writes (default process.stdout). */
+  readonly stdout?: NodeJS.WritableStream;
+  /** Env var names whose values must never appear in a line (pass upstream.api_key_env); default ["LOLLMS_API_KEY"]. */
+  readonly secretEnvNames?: readonly string[];
+  readonly version?: string;
+  readonly hostname?: string;
+  /** Retry delay after a write error (tests shorten it). */
+  readonly retryMs?: number;
+  /** Operator messages (stderr): an output failing, still failing (at most every reportEveryMs, with counts), recovered. */
+  readonly say?: (line: string) => void;
+  /** Least time between two "still failing" messages (default 60 s; tests shorten it). */
+  readonly reportEveryMs?: number;
+  /** The clock, epoch ms (default Date.now): line timestamps, day rotation and retention of the file. Tests step it across midnight. */
+  readonly now?: () => number;
+  /**
+   * On reload: the logger being replaced. It is closed (flushed) by this call; its chain continues here and
+   * this logger's outputs open once it has finished. Calls still reaching the old one are forwarded here.
+   */
+  readonly previous?: AuditLogger;
+  /** Longest a line waits in memory to share one write with its neighbours (default 5 ms; 0: next tick). */
+  readonly batchMs?: number;
+}
