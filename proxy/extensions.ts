@@ -77,12 +77,12 @@ function createDisclosure(policy: CompiledPolicy): { stage?: RequestHandler; hoo
         if (block) {
           const kinds = [...new Set(records.map((r) => r.kind))].join(', ');
           note(ctx, records);
-          if (deny(req, res, 'sensitive_data_blocked', { stage: 'redaction', rule: 'information_disclosure.request_action', reason: `kind: ${kinds}`, detail: `Kind: ${kinds}.` })) return;
+          if (deny(req, res, 'sensitive_data_blocked', { stage: 'redaction', rule: 'security.information_disclosure.request_action', reason: `kind: ${kinds}`, detail: `Kind: ${kinds}.` })) return;
           return next();
         }
         note(ctx, records);
         ctx.forwardBody = undefined;
-        ctx.decisions.push({ stage: 'redaction', outcome: 'modify', rule: 'information_disclosure.redact_requests', reason: [...new Set(records.map((r) => r.kind))].join(', ') });
+        ctx.decisions.push({ stage: 'redaction', outcome: 'modify', rule: 'security.information_disclosure.redact_requests', reason: [...new Set(records.map((r) => r.kind))].join(', ') });
         next();
       }
     : undefined;

@@ -51,7 +51,7 @@ export function buildPipeline(policy: CompiledPolicy, deps: PipelineDeps): Pipel
   const authz = createAuthorization(s.authorization, p.upstream.kind);
   const forward = createForward(policy, deps.upstream);
   const dryForward: RequestHandler = (req, res) => {
-    req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: `upstream.url ${p.upstream.url}`, reason: 'dry run: not sent' });
+    req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: 'upstream.url', reason: `dry run: not sent to ${p.upstream.url}` });
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json');
     res.end('{"dry_run":true}');

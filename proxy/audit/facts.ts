@@ -53,8 +53,10 @@ export function safeDetails(v: unknown, depth = 0): unknown {
 const copyDecision = (d: Decision): Decision => ({
   stage: String(d.stage),
   outcome: d.outcome,
-  ...(d.code !== undefined ? { code: clip(String(d.code)) } : {}),
-  ...(d.rule !== undefined ? { rule: clip(redactTokensInText(String(d.rule))) } : {}),
+  // code and rule come from closed sets (the catalogue, the schema's key paths): copied, not clipped.
+  ...(d.code !== undefined ? { code: d.code } : {}),
+  ...(d.rule !== undefined ? { rule: d.rule } : {}),
+  ...(d.at !== undefined ? { at: clip(redactTokensInText(String(d.at))) } : {}),
   ...(d.reason !== undefined ? { reason: clip(redactTokensInText(String(d.reason)), 512) } : {}),
 });
 
@@ -103,7 +105,7 @@ export function requestFacts(ctx: RequestContext, res: RequestEnd, time = new Da
     method: clip(ctx.method, 16), path: clip(redactPathTokens(ctx.path), MAX_TEXT),
     requestBytes: ctx.requestBytes, status: status > 0 ? status : undefined, responseBytes: ctx.responseBytes,
     userAgent: clip(res.userAgent, 512),
-    rule: deciding?.rule ?? (deciding && deciding.outcome !== 'allow' ? deciding.stage : undefined),
+    rule: deciding?.rule,
     model: clip(ctx.model),
     inputTokens: ctx.usage.input, outputTokens: ctx.usage.output, usageEstimated: ctx.usage.estimated,
     decisions, redactions: ctx.redactions.map(copyRedaction),

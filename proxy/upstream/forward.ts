@@ -142,7 +142,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
     });
     if (status >= 500 && sanitize) {
       proxyRes.resume();
-      ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_error', rule: 'information_disclosure.sanitize_errors' });
+      ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_error', rule: 'security.information_disclosure.sanitize_errors' });
       ctx.errorCode = 'upstream_error';
       return sendError(res, 'upstream_error');
     }
@@ -226,7 +226,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
         // sanitize implies an active disclosure policy, whose detectors judge the body.
         const sensitive = deps.hooks.sensitiveError?.(text) ?? false;
         if (sensitive) {
-          ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_rejected', rule: 'information_disclosure.sanitize_errors' });
+          ctx.decisions.push({ stage: 'upstream', outcome: 'modify', code: 'upstream_rejected', rule: 'security.information_disclosure.sanitize_errors' });
           res.removeHeader('content-type');
           ctx.errorCode = 'upstream_rejected';
           return sendError(res, 'upstream_rejected', undefined, undefined, status);
@@ -288,7 +288,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
   function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, filter: StreamFilter | null | undefined): void {
-    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'redaction_failed', rule: 'response filter failed closed' });
+    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'redaction_failed', reason: 'response filter failed closed' });
     ctx.errorCode = 'redaction_failed';
     proxyRes.removeAllListeners('data');
     proxyRes.destroy();
