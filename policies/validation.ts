@@ -100,7 +100,7 @@ export function createValidation(section: ValidationSection): RequestHandler {
     // Enforced in every mode, like json_too_deep: the proxy cannot know what the upstream would act on.
     const problem = text === null ? 'invalid_unicode' : checkJsonText(text);
     if (problem) {
-      deny(req, res, problem, { stage: 'validation', reason: 'not canonical JSON', always: true });
+      deny(req, res, problem, { stage: 'validation', always: true });
       return;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -1,5 +1,7 @@
 // Turns a request context or a security event into whitelisted facts: no headers, no bodies, bounded strings.
 import type { Decision, RedactionNote, RequestContext } from '../../kernel/context.js';
+import type { ErrorCode } from '../../kernel/errors.js';
+import type { PolicyKey } from '../../kernel/policy.js';
 import { ACTIONS, UNKNOWN_ACTION, classOfCode } from './actions.js';
 import { redactPathTokens, redactTokensInText } from '../path-tokens.js';
 import type { AuditFacts, EventOutcome, RequestEnd, SecurityEvent, Severity, Verdict } from './types.js';
@@ -53,9 +55,9 @@ export function safeDetails(v: unknown, depth = 0): unknown {
 const copyDecision = (d: Decision): Decision => ({
   stage: String(d.stage),
   outcome: d.outcome,
-  // code and rule come from closed sets (the catalogue, the schema's key paths): copied, not clipped.
-  ...(d.code !== undefined ? { code: d.code } : {}),
-  ...(d.rule !== undefined ? { rule: d.rule } : {}),
+  // The types close code and rule (catalogue codes, schema key paths); the copy still bounds what a role name can add.
+  ...(d.code !== undefined ? { code: clip(String(d.code)) as ErrorCode } : {}),
+  ...(d.rule !== undefined ? { rule: clip(String(d.rule)) as PolicyKey } : {}),
   ...(d.at !== undefined ? { at: clip(redactTokensInText(String(d.at))) } : {}),
   ...(d.reason !== undefined ? { reason: clip(redactTokensInText(String(d.reason)), 512) } : {}),
 });
@@ -147,7 +149,8 @@ export function eventFacts(e: SecurityEvent, time = new Date()): AuditFacts {
     kind: 'event', time, action: clip(e.action, 64) ?? 'unknown', eventKind: e.kind ?? def.kind,
     category: e.category ?? def.category, type: e.type ?? def.type,
     outcome: e.outcome ?? def.outcome, severity: e.severity ?? def.severity, eventClass: e.eventClass ?? def.eventClass,
-    reason: clip(e.reason, 512),
+    // A decision's reason may quote the path (access_denied, would_deny): tokens in it are templated as on the request line.
+    reason: clip(e.reason === undefined ? undefined : redactTokensInText(e.reason), 512),
     ip: clip(e.ip ?? ctx?.clientIp, 64),
     userId: clip(e.userId ?? ctx?.principal?.keyId),
     issuer: clip(ctx?.principal?.issuer),

@@ -288,7 +288,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps): { sta
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
   function failClosed(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse, filter: StreamFilter | null | undefined): void {
-    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'redaction_failed', reason: 'response filter failed closed' });
+    ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'redaction_failed' });
     ctx.errorCode = 'redaction_failed';
     proxyRes.removeAllListeners('data');
     proxyRes.destroy();
