@@ -1,6 +1,6 @@
 // The typed per-request context every stage reads and writes (request id, principal, decisions, timings).
 import type { ErrorCode } from './errors.js';
-import type { CompiledPolicy } from './policy.js';
+import type { CompiledPolicy, PolicyKey } from './policy.js';
 
 export type Outcome = 'allow' | 'deny' | 'modify' | 'would_deny' | 'skip';
 
@@ -8,8 +8,11 @@ export type Outcome = 'allow' | 'deny' | 'modify' | 'would_deny' | 'skip';
 export interface Decision {
   readonly stage: string;
   readonly outcome: Outcome;
-  readonly code?: ErrorCode | string;
-  readonly rule?: string;
+  readonly code?: ErrorCode;
+  /** The policy key that decided (its origin is what `explain` prints); absent when no key did (a fixed check). */
+  readonly rule?: PolicyKey;
+  /** Which entry of the rule decided when the key is an array of tables or a list (a key id, an endpoint path, a pattern). */
+  readonly at?: string;
   readonly reason?: string;
 }
 

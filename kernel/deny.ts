@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS, ERROR_CODE_HEADER, errorBody, type ErrorCode, type ErrorShape } from './errors.js';
 import { routeFamily } from './endpoints.js';
 import type { RequestContext } from './context.js';
+import type { PolicyKey } from './policy.js';
 
 export interface DenyOptions {
   readonly stage: string;
-  readonly rule?: string;
+  readonly rule?: PolicyKey;
+  /** Which entry of `rule` decided (see Decision.at). */
+  readonly at?: string;
   readonly reason?: string;
   /** Extra answer headers (Retry-After, RateLimit...). */
   readonly headers?: Readonly<Record<string, string>>;
@@ -23,7 +26,7 @@ export interface DenyOptions {
 export function deny(req: IncomingMessage, res: ServerResponse, code: ErrorCode, opts: DenyOptions): boolean {
   const ctx = req.ctx;
   const enforce = opts.always === true || ctx.policy.mode === 'enforce';
-  ctx.decisions.push({ stage: opts.stage, outcome: enforce ? 'deny' : 'would_deny', code, rule: opts.rule, reason: opts.reason });
+  ctx.decisions.push({ stage: opts.stage, outcome: enforce ? 'deny' : 'would_deny', code, rule: opts.rule, ...(opts.at !== undefined ? { at: opts.at } : {}), reason: opts.reason });
   if (!enforce) return false;
   const verbose = ctx.policy.raw.debug.enabled && ctx.policy.raw.debug.verbose_errors && opts.rule ? `(rule: ${opts.rule})` : undefined;
   sendError(res, code, opts.headers, [opts.detail, verbose].filter(Boolean).join(' ') || undefined);
@@ -35,7 +38,7 @@ export interface OutcomeOptions {
   readonly stage: string;
   readonly outcome: 'deny' | 'modify';
   /** The policy key path that decided (e.g. `upstream.timeout_seconds`). */
-  readonly rule: string;
+  readonly rule: PolicyKey;
   readonly reason?: string;
   readonly headers?: Readonly<Record<string, string>>;
   /** The status to answer with, when not the catalogue's. */

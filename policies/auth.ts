@@ -139,7 +139,7 @@ export function createAuthentication(
       const who = certPrincipal(req.socket);
       if (who) {
         ctx.principal = who;
-        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: `tls.client.identities:${who.keyId}` });
+        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: 'security.tls.client.identities', at: who.keyId });
         return next();
       }
     }
@@ -171,7 +171,7 @@ export function createAuthentication(
       }
     }
     ctx.principal = { keyId: rec.id, role: rec.role, source: rec.source, stale };
-    ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: `key:${rec.id}`, reason: stale ? 'stale key' : undefined });
+    ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: rec.source === 'key' ? 'security.authentication.keys' : 'security.authentication.require_api_key', at: rec.id, reason: stale ? 'stale key' : undefined });
     next();
 
     async function fail(code: 'missing_api_key' | 'invalid_api_key' | 'expired_api_key', reason: string, keyId?: string): Promise<void> {
@@ -179,7 +179,7 @@ export function createAuthentication(
       if (await deps.lockouts.fail(ip)) {
         deps.onEvent({ action: 'lockout', ip, keyId, reason: `${section.max_failed_attempts} failed attempts`, retryAfterSeconds: Math.ceil(lockWindowMs / 1000) });
       }
-      if (deny(req, res, code, { stage: 'authentication', rule: 'security.authentication', reason, headers: code === 'missing_api_key' ? { 'WWW-Authenticate': 'Bearer' } : undefined })) return;
+      if (deny(req, res, code, { stage: 'authentication', ...(keyId !== undefined ? { rule: 'security.authentication.keys', at: keyId } : { rule: 'security.authentication.require_api_key' }), reason, headers: code === 'missing_api_key' ? { 'WWW-Authenticate': 'Bearer' } : undefined })) return;
       ctx.principal = anonymous;
       next();
     }

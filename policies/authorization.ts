@@ -1,7 +1,7 @@
 // Authorization stages: role route allow/deny lists (after path normalisation), model globs and token caps.
 import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
-import type { AuthorizationSection } from '../kernel/policy.js';
+import type { AuthorizationSection, PolicyKey } from '../kernel/policy.js';
 import { deny } from '../kernel/deny.js';
 import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
 import { catalogue, type CompiledEntry } from './lollms/compile.js';
@@ -70,11 +70,11 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
   const lollms = catalogue();
 
   /** A management route is allowed only by a rule that names it exactly; anything else is denied naming the catalogue entry. */
-  const denyManagement = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], entry: CompiledEntry, why: string): boolean =>
+  const denyManagement = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], entry: CompiledEntry, rule: PolicyKey, why: string): boolean =>
     deny(req, res, 'route_not_allowed', {
       stage: 'authorization',
-      rule: `lollms catalogue ${entry.label}`,
-      reason: `${req.ctx.method} ${req.ctx.path} is a LoLLMS management route; ${why}`,
+      rule,
+      reason: `lollms catalogue ${entry.label}: ${req.ctx.method} ${req.ctx.path} is a LoLLMS management route; ${why}`,
       detail: 'It is a LoLLMS management endpoint.',
     });
 
@@ -83,17 +83,17 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
     const entry = lollms.lookup(ctx.path);
     const management = entry !== undefined && entry.class === 'management' ? entry : undefined;
     if (!enabled) {
-      if (management && denyManagement(req, res, management, 'with security.authorization.enable_rbac = false no role can name it')) return;
+      if (management && denyManagement(req, res, management, 'security.authorization.enable_rbac', 'with security.authorization.enable_rbac = false no role can name it')) return;
       return next();
     }
     const role = roles.get(ctx.principal?.role ?? section.default_role);
     if (!role) {
-      if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: 'security.authorization.roles', reason: 'unknown role' })) return;
+      if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: 'security.authorization.roles', at: ctx.principal?.role ?? section.default_role, reason: 'unknown role' })) return;
       return next();
     }
     for (const d of role.deny) {
       if (matches(d, ctx.method, ctx.path)) {
-        if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.deny "${d.text}"` })) return;
+        if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.deny`, at: d.text })) return;
         return next();
       }
     }
@@ -104,7 +104,7 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
           glob ??= a;
           continue;
         }
-        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `roles.${role.name}.allow "${a.text}"${management ? ` (names LoLLMS management route, catalogue ${management.label})` : ''}` });
+        ctx.decisions.push({ stage: 'authorization', outcome: 'allow', rule: `security.authorization.roles.${role.name}.allow`, at: a.text, ...(management ? { reason: `names LoLLMS management route, catalogue ${management.label}` } : {}) });
         return next();
       }
     }
@@ -112,10 +112,10 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
       const why = glob
         ? `"${glob.text}" in roles.${role.name}.allow is a glob and never matches one; name "${ctx.method} ${ctx.path}" exactly to allow it`
         : `roles.${role.name}.allow does not name "${ctx.method} ${ctx.path}"`;
-      if (denyManagement(req, res, management, why)) return;
+      if (denyManagement(req, res, management, `security.authorization.roles.${role.name}.allow`, why)) return;
       return next();
     }
-    if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.allow`, reason: `${ctx.method} ${ctx.path} not listed` })) return;
+    if (deny(req, res, 'route_not_allowed', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.allow`, reason: `${ctx.method} ${ctx.path} not listed` })) return;
     next();
   };
 
@@ -129,7 +129,7 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
       // A body the proxy could not read as JSON may still be JSON to the server (a BOM, UTF-16, NaN for
       // Python's json.loads): with model or token rules to enforce, it cannot be let through unchecked.
       if (ctx.rawBody && ctx.rawBody.length > 0 && (!role.anyModel || role.maxTokens !== undefined)) {
-        if (deny(req, res, 'invalid_json', { stage: 'authorization', rule: `roles.${role.name}`, reason: 'body not readable as JSON; model and token rules cannot be checked' })) return;
+        if (deny(req, res, 'invalid_json', { stage: 'authorization', rule: role.anyModel ? `security.authorization.roles.${role.name}.max_tokens` : `security.authorization.roles.${role.name}.models`, reason: 'body not readable as JSON; model and token rules cannot be checked' })) return;
       }
       return next();
     }
@@ -140,10 +140,10 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
       const model = typeof v === 'string' ? v : undefined;
       if (model !== undefined && ctx.model === undefined) ctx.model = model;
       if (!role.anyModel && (model === undefined || !role.models.some((m) => m.test(model)))) {
-        if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `roles.${role.name}.models`, reason: `${field} not listed` })) return;
+        if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.models`, reason: `${field} not listed` })) return;
       }
     }
-    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, kind, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `roles.${role.name}.max_tokens` }))) return;
+    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, kind, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.max_tokens` }))) return;
     next();
   };
 
@@ -204,7 +204,7 @@ function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: numb
     }
   }
   const changed = written.length > 0;
-  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `roles.${role}.max_tokens`, reason: changed ? `cap ${cap} in ${written.join(', ')} (upstream.kind ${kind})` : undefined });
+  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `security.authorization.roles.${role}.max_tokens`, reason: changed ? `cap ${cap} in ${written.join(', ')} (upstream.kind ${kind})` : undefined });
   if (changed) ctx.forwardBody = undefined; // re-serialised by the forward stage
   return false;
 }

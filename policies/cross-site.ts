@@ -66,8 +66,8 @@ export function createCrossSite(cors: CorsSection, own: OwnAddress, opts: { read
     const entry = catalogue().lookup(req.ctx.path);
     if (deny(req, res, 'cross_site_request', {
       stage: 'cross-site',
-      rule: entry ? `security.cors.origins (lollms catalogue ${entry.label})` : 'security.cors.origins',
-      reason: `${method} from Origin ${origin === null ? 'null or unreadable' : origin}, neither listed nor the proxy's own`,
+      rule: 'security.cors.origins',
+      reason: `${method} from Origin ${origin === null ? 'null or unreadable' : origin}, neither listed nor the proxy's own${entry ? ` (lollms catalogue ${entry.label})` : ''}`,
     })) return;
     next();
   };

@@ -64,10 +64,10 @@ export function createValidation(section: ValidationSection): RequestHandler {
     const type = req.headers['content-type'];
     const looksJson = type === undefined || isJsonType(type);
     if (!looksJson && on && section.json_only) {
-      if (deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
+      if (deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'security.validation.json_only' })) return;
     }
     if (jsonDepth(raw, section.max_json_depth) > section.max_json_depth) {
-      if (deny(req, res, 'json_too_deep', { stage: 'validation', rule: 'validation.max_json_depth', always: true })) return;
+      if (deny(req, res, 'json_too_deep', { stage: 'validation', rule: 'security.validation.max_json_depth', always: true })) return;
       return next();
     }
     // Servers read JSON whatever the content type says (FastAPI's request.json()), so whatever parses as
@@ -78,17 +78,17 @@ export function createValidation(section: ValidationSection): RequestHandler {
     try {
       parsed = JSON.parse(text ?? raw.toString('utf8'));
     } catch {
-      if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'validation.json_only' })) return;
+      if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'security.validation.json_only' })) return;
       return next();
     }
     // Enforced in every mode, like json_too_deep: the proxy cannot know what the upstream would act on.
     const problem = text === null ? 'invalid_unicode' : checkJsonText(text);
     if (problem) {
-      deny(req, res, problem, { stage: 'validation', rule: 'canonical JSON', always: true });
+      deny(req, res, problem, { stage: 'validation', always: true });
       return;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      if (on && section.json_only && deny(req, res, 'body_not_object', { stage: 'validation', rule: 'validation.json_only' })) return;
+      if (on && section.json_only && deny(req, res, 'body_not_object', { stage: 'validation', rule: 'security.validation.json_only' })) return;
       return next();
     }
     const body = parsed as Record<string, unknown>;
@@ -97,7 +97,7 @@ export function createValidation(section: ValidationSection): RequestHandler {
     if (!on) return next();
     const [nul, changed] = walkStrings(body, section.normalize_unicode);
     if (nul && section.reject_null_bytes) {
-      if (deny(req, res, 'null_bytes', { stage: 'validation', rule: 'validation.reject_null_bytes' })) return;
+      if (deny(req, res, 'null_bytes', { stage: 'validation', rule: 'security.validation.reject_null_bytes' })) return;
     }
     // "stream": "true" / 1 is read as true by pydantic: forward the boolean the proxy itself acted on.
     let streamFixed = false;
@@ -108,19 +108,19 @@ export function createValidation(section: ValidationSection): RequestHandler {
     if (changed || streamFixed) {
       ctx.forwardBody = undefined;
       ctx.promptChars = promptLength(body);
-      ctx.decisions.push({ stage: 'validation', outcome: 'modify', rule: changed ? 'validation.normalize_unicode' : 'validation: stream flag forwarded as a boolean' });
+      ctx.decisions.push({ stage: 'validation', outcome: 'modify', ...(changed ? { rule: 'security.validation.normalize_unicode' } : { reason: 'stream flag forwarded as a boolean' }) });
     }
     if (ctx.promptChars > section.max_input_length) {
-      if (deny(req, res, 'input_too_long', { stage: 'validation', rule: 'validation.max_input_length', reason: `${ctx.promptChars} > ${section.max_input_length}` })) return;
+      if (deny(req, res, 'input_too_long', { stage: 'validation', rule: 'security.validation.max_input_length', reason: `${ctx.promptChars} > ${section.max_input_length}` })) return;
     }
     if (body.user !== undefined && (typeof body.user !== 'string' || !userPattern.test(body.user))) {
-      if (deny(req, res, 'invalid_user_id', { stage: 'validation', rule: 'validation.user_id_pattern' })) return;
+      if (deny(req, res, 'invalid_user_id', { stage: 'validation', rule: 'security.validation.user_id_pattern' })) return;
     }
     if (urlGuard) {
       for (const u of collectUrls(body)) {
         const v = await urlGuard(u);
         if (!v.ok) {
-          if (deny(req, res, 'url_not_allowed', { stage: 'validation', rule: 'validation.urls', reason: v.reason })) return;
+          if (deny(req, res, 'url_not_allowed', { stage: 'validation', rule: 'security.validation.urls', reason: v.reason })) return;
           break;
         }
       }

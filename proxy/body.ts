@@ -34,7 +34,7 @@ export function createDeclaredLengthCheck(server: ServerSection): RequestHandler
     const n = declaredLength(req);
     if (n === undefined || n <= limit) return next();
     closeAfterAnswer(req, res);
-    deny(req, res, Number.isNaN(n) ? 'bad_request' : 'body_too_large', { stage: 'body', rule: Number.isNaN(n) ? 'content-length' : 'server.max_body_bytes', always: true });
+    deny(req, res, Number.isNaN(n) ? 'bad_request' : 'body_too_large', { stage: 'body', ...(Number.isNaN(n) ? {} : { rule: 'server.max_body_bytes' }), always: true });
   };
 }
 
@@ -49,7 +49,7 @@ export function createBodyReader(server: ServerSection): RequestHandler {
     // Compressed bodies are not inflated (a zip bomb stays outside); the checks need the plain text.
     if (enc !== undefined && enc.trim().toLowerCase() !== 'identity') {
       closeAfterAnswer(req, res);
-      deny(req, res, 'unsupported_media_type', { stage: 'body', rule: 'content-encoding', always: true });
+      deny(req, res, 'unsupported_media_type', { stage: 'body', always: true });
       return;
     }
     const chunks: Buffer[] = [];

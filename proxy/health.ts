@@ -40,7 +40,7 @@ export function createHealth(src: HealthSources): RequestHandler {
     const checks = await src.checks();
     const bad = Object.values(checks).some((c) => c !== 'ok');
     const body = JSON.stringify({ status: bad ? 'degraded' : 'ok', checks });
-    ctx.decisions.push({ stage: 'health', outcome: 'allow', rule: '/health' });
+    ctx.decisions.push({ stage: 'health', outcome: 'allow', reason: '/health' });
     res.statusCode = checks.upstream === 'down' || checks.audit === 'down' ? 503 : 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');

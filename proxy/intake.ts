@@ -87,7 +87,7 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       finish();
     });
     if (path === null) {
-      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'bad_request', rule: 'path normalisation' });
+      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'bad_request' });
       ctx.errorCode = 'bad_request';
       sendError(res, 'bad_request', undefined, undefined);
       return;

@@ -11,8 +11,8 @@ export function authEvent(audit: AuditLogger, e: AuthEvent): void {
 export function requestDone(audit: AuditLogger, ctx: RequestContext, status: number, userAgent: string | undefined): void {
   for (const d of ctx.decisions) {
     if (d.outcome === 'would_deny') audit.event({ action: 'would_deny', ctx, rule: d.rule, code: d.code, reason: d.reason, eventClass: d.stage === 'authentication' ? 'authentication' : d.stage === 'validation' ? 'validation_failures' : 'authorization' });
-    else if (d.outcome === 'deny' && (d.stage === 'authorization' || d.stage === 'cross-site')) audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code });
-    else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failure', ctx, rule: d.rule, code: d.code });
+    else if (d.outcome === 'deny' && (d.stage === 'authorization' || d.stage === 'cross-site')) audit.event({ action: 'access_denied', ctx, rule: d.rule, code: d.code, reason: d.reason });
+    else if (d.outcome === 'deny' && d.stage === 'validation') audit.event({ action: 'validation_failure', ctx, rule: d.rule, code: d.code, reason: d.reason });
   }
   if (ctx.redactions.length > 0) {
     const kinds: Record<string, number> = {};

@@ -89,7 +89,7 @@ export function createUpgradeCheck(policy: CompiledPolicy): RequestHandler {
       : req.method !== 'GET' ? 'a WebSocket upgrade is a GET'
       : body ? 'an upgrade request has no body' : undefined;
     if (why === undefined) return next();
-    deny(req, res, 'upgrade_not_supported', { stage: 'upgrade', rule: enabled ? 'upgrade token' : 'server.websocket.enabled', reason: why, always: true });
+    deny(req, res, 'upgrade_not_supported', { stage: 'upgrade', ...(enabled ? {} : { rule: 'server.websocket.enabled' }), reason: why, always: true });
   };
 }
 
@@ -106,8 +106,8 @@ export function compileSecretPaths(templates: readonly string[]): (path: string)
 export function maskedContext(ctx: RequestContext, mask: (path: string) => string): RequestContext {
   const shown = mask(ctx.path);
   if (shown === ctx.path) return ctx;
-  // Reasons may quote the path ("GET /ws/dm/... not listed"): they show the template too.
+  // Reasons (and an allow pattern in `at`) may quote the path ("GET /ws/dm/... not listed"): they show the template too.
   const hide = (s: string | undefined): string | undefined => (s === undefined ? s : s.split(ctx.path).join(shown));
-  const decisions = ctx.decisions.map((d) => ({ ...d, reason: hide(d.reason), rule: hide(d.rule) }));
+  const decisions = ctx.decisions.map((d) => ({ ...d, reason: hide(d.reason), ...(d.at !== undefined ? { at: hide(d.at) } : {}) }));
   return { ...ctx, path: shown, decisions };
 }

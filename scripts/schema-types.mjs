@@ -45,6 +45,23 @@ function declare(node) {
 }
 
 declare(schema);
+
+// Every dotted key path a decision's `rule` may name: tables and leaves; a map's entries as ${string}.
+// An array of tables is named as a whole: which entry decided goes in Decision.at, never in the path.
+function keyPaths(node, prefix, out) {
+  if (prefix) out.push(prefix);
+  if (node.type !== 'object') return out;
+  for (const [key, child] of Object.entries(node.properties ?? {})) keyPaths(child, prefix ? `${prefix}.${key}` : key, out);
+  const each = node.additionalProperties;
+  if (each && typeof each === 'object' && each.type !== 'object') out.push(`${prefix}.\${string}`);
+  else if (each && typeof each === 'object') {
+    for (const [key, child] of Object.entries(each.properties ?? {})) keyPaths(child, `${prefix}.\${string}.${key}`, out);
+  }
+  return out;
+}
+const keys = keyPaths(schema, '', []);
+decls.push(`/** A dotted key path of the policy (what \`config show --origin\` annotates); a map's entry is \${string}. */\nexport type PolicyKey =\n${keys.map((k) => `  | \`${k}\``).join('\n')};`);
+
 const out = join(root, 'kernel/generated/policy-types.ts');
 const text = `// Generated from config/policy.schema.json by scripts/schema-types.mjs. Do not edit.\n\n${decls.join('\n\n')}\n`;
 if (process.argv.includes('--check')) {

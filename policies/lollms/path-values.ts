@@ -102,7 +102,7 @@ export function createRequestLinePathGuard(): RequestHandler {
       if (!lower.startsWith(p)) continue;
       const tail = lower.slice(p.length);
       const why = sent.includes('\\') ? 'backslash' : /(^|\/)\s*\.{2,}\s*(\/|$)/.test(lower) ? '".." segment' : pathProblem(tail, lollms);
-      if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${e.label} path in the URL`, reason: why })) return;
+      if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', reason: `lollms catalogue ${e.label} path in the URL: ${why}` })) return;
       break;
     }
     const entry = cat.lookup(ctx.path);
@@ -110,7 +110,7 @@ export function createRequestLinePathGuard(): RequestHandler {
       for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) {
         if (!entry.pathFieldSet.has(k)) continue;
         const why = pathProblem(v, lollms);
-        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} query field "${k}"`, reason: why })) return;
+        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', reason: `lollms catalogue ${entry.label} query field "${k}": ${why}` })) return;
       }
     }
     next();
@@ -136,13 +136,13 @@ export function createPathValueGuard(urls: UrlValidation): RequestHandler {
     for (const f of found) {
       if (f.where !== 'query' && (entry.pathFieldSet.has(f.field) || f.field === 'filename')) {
         const why = pathProblem(f.value, lollms);
-        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} ${f.where} field "${f.field}"`, reason: why })) return;
+        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', reason: `lollms catalogue ${entry.label} ${f.where} field "${f.field}": ${why}` })) return;
         if (why) continue;
       }
       // JSON bodies already went through the validation stage's URL check; query and form values are checked here.
       if (entry.urlFieldSet.has(f.field) && urlGuard && f.where !== 'body') {
         const v = await urlGuard(f.value);
-        if (!v.ok && deny(req, res, 'url_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} ${f.where} field "${f.field}" (validation.urls)`, reason: v.reason })) return;
+        if (!v.ok && deny(req, res, 'url_not_allowed', { stage: 'validation', rule: 'security.validation.urls', reason: `lollms catalogue ${entry.label} ${f.where} field "${f.field}": ${v.reason}` })) return;
       }
     }
     next();

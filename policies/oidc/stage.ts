@@ -61,7 +61,7 @@ export function createTokenAuthentication(section: AuthenticationSection, deps: 
   section.oidc.forEach((c, i) => {
     const secretValue = c.hmac_secret_env !== '' ? env[c.hmac_secret_env] : undefined;
     const secret = secretValue ? new TextEncoder().encode(secretValue) : undefined;
-    byIssuer.set(c.issuer, new IssuerVerifier(c, i, sources[i], secret));
+    byIssuer.set(c.issuer, new IssuerVerifier(c, sources[i], secret));
   });
   const lockWindowS = Math.ceil(section.lockout_duration_minutes * 60);
 
@@ -85,7 +85,7 @@ export function createTokenAuthentication(section: AuthenticationSection, deps: 
       const v = await verifier.verify(token, deps.now());
       if (v.ok) {
         ctx.principal = { keyId: v.subject, role: v.role, source: 'oidc', issuer: verifier.issuer };
-        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: v.via, reason: `access token verified; role ${v.role}` });
+        ctx.decisions.push({ stage: 'authentication', outcome: 'allow', rule: 'security.authentication.oidc', at: verifier.issuer, reason: `access token verified; role ${v.role}` });
         return next();
       }
       const ip = ctx.clientIp;
@@ -96,7 +96,7 @@ export function createTokenAuthentication(section: AuthenticationSection, deps: 
       // RFC 6750 §3: tell OAuth clients whether to get a new token (invalid_token) or more rights (insufficient_scope).
       const challenge = v.code === 'token_role_unmapped' ? 'Bearer error="insufficient_scope"' : 'Bearer error="invalid_token"';
       const headers: Record<string, string> = v.code === 'token_verifier_unavailable' ? { 'Retry-After': '5' } : { 'WWW-Authenticate': challenge };
-      if (deny(req, res, v.code, { stage: 'authentication', rule: verifier.rule, reason: v.reason, headers })) return;
+      if (deny(req, res, v.code, { stage: 'authentication', rule: 'security.authentication.oidc', at: verifier.issuer, reason: v.reason, headers })) return;
       ctx.principal = deps.anonymous;
       next();
     },

@@ -16,7 +16,7 @@ export type TokenCode =
   | 'token_verifier_unavailable';
 
 export type TokenVerdict =
-  | { readonly ok: true; readonly subject: string; readonly role: string; readonly via: string }
+  | { readonly ok: true; readonly subject: string; readonly role: string }
   /** subject is set only when the signature was good (expired, wrong audience, unmapped): never a forged claim. */
   | { readonly ok: false; readonly code: TokenCode; readonly reason: string; readonly subject?: string };
 
@@ -42,15 +42,12 @@ export function readClaim(payload: JWTPayload, path: string): unknown {
 
 export class IssuerVerifier {
   readonly issuer: string;
-  /** The policy path, for decisions and `explain` ("which verifier decided"). */
-  readonly rule: string;
   private readonly roleMap: ReadonlyArray<readonly [claimValue: string, role: string]>;
   private readonly getKey: JWTVerifyGetKey;
   private readonly options: Parameters<typeof jwtVerify>[2];
 
-  constructor(private readonly cfg: OidcIssuer, index: number, private readonly source: KeySource, secret: Uint8Array | undefined) {
+  constructor(private readonly cfg: OidcIssuer, private readonly source: KeySource, secret: Uint8Array | undefined) {
     this.issuer = cfg.issuer;
-    this.rule = `security.authentication.oidc[${index}] ${cfg.issuer}`;
     this.roleMap = Object.entries(cfg.role_map);
     this.options = {
       issuer: cfg.issuer,
@@ -91,7 +88,7 @@ export class IssuerVerifier {
     if (role === undefined) {
       return { ok: false, code: 'token_role_unmapped', reason: `no value of claim ${this.cfg.role_claim || '(role_claim empty)'} is in role_map and default_role is empty`, subject };
     }
-    return { ok: true, subject, role, via: this.rule };
+    return { ok: true, subject, role };
   }
 
   private check(token: string, now: number): Promise<JWTPayload> {

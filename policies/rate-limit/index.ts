@@ -1,6 +1,6 @@
 // Rate limiting and token budgets: builds the two pipeline stages and the store once per policy load.
 import type { RequestHandler } from 'express';
-import type { DebugSection, RateLimitingSection } from '../../kernel/policy.js';
+import type { DebugSection, PolicyKey, RateLimitingSection } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { deny } from '../../kernel/deny.js';
 import { StoreUnavailableError, type LimitHit, type RateStore, type StoreWatch } from '../../kernel/rate-store.js';
@@ -85,7 +85,7 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
       r = await store.hit(hits, penaltyFor(c, user));
     } catch (e) {
       const reason = e instanceof StoreUnavailableError ? 'store unavailable (fail_closed)' : 'store error';
-      if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'store', reason, headers: { 'Retry-After': '1' } })) return;
+      if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'security.rate_limiting.on_store_failure', reason, headers: { 'Retry-After': '1' } })) return;
       return next();
     }
     res.setHeader('RateLimit-Policy', ep.policyHeader);
@@ -99,7 +99,7 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
       const rl = rateLimitHeader(names.map(() => ({ remaining: 0, resetMs: r.retryAfterMs })));
       deps.onEvent({ action: 'rate_limit_exceeded', scope: 'ban', rule: 'temporary_ban', identity: user.label, retryAfterSeconds: retry }, ctx);
       if (deny(req, res, 'temporarily_banned', {
-        stage: STAGE, rule: 'temporary_ban', reason: 'banned after repeated violations', headers: { 'Retry-After': String(retry), RateLimit: rl },
+        stage: STAGE, rule: 'security.rate_limiting.penalties.repeated_violations', reason: 'banned after repeated violations', headers: { 'Retry-After': String(retry), RateLimit: rl },
       })) return;
       return next();
     }
@@ -109,9 +109,10 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
     const who = scope === 'per_endpoint' ? client.label : user.label;
     deps.onEvent({ action: 'rate_limit_exceeded', scope, rule, identity: who, retryAfterSeconds: retrySeconds(r.retryAfterMs) }, ctx);
     if (r.banStarted) deps.onEvent({ action: 'ban', scope, rule, identity: user.label, retryAfterSeconds: retry }, ctx);
+    const limit: PolicyKey = scope !== 'per_endpoint' ? `security.rate_limiting.${scope}` : ep === c.fallback ? 'security.rate_limiting.per_endpoint' : 'security.rate_limiting.endpoints';
     const states = r.banStarted ? names.map(() => ({ remaining: 0, resetMs: c.banMs })) : r.states;
     if (deny(req, res, r.banStarted ? 'temporarily_banned' : 'rate_limited', {
-      stage: STAGE, rule, reason: `${scope} limit exceeded`, headers: { 'Retry-After': String(retry), RateLimit: rateLimitHeader(states) },
+      stage: STAGE, rule: limit, ...(limit === 'security.rate_limiting.endpoints' ? { at: ep.name } : {}), reason: `${scope} limit exceeded`, headers: { 'Retry-After': String(retry), RateLimit: rateLimitHeader(states) },
     })) return;
     return next();
   };

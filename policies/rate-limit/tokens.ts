@@ -77,14 +77,14 @@ export function createTokenStage(c: CompiledLimits, budget: number, store: RateS
       r = await store.reserve({ key, id, amount, budget, windowMs: TOKEN_WINDOW_MS }, penalty);
     } catch (e) {
       const reason = e instanceof StoreUnavailableError ? 'store unavailable (fail_closed)' : 'store error';
-      if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'store', reason, headers: { 'Retry-After': '1' } })) return;
+      if (deny(req, res, 'rate_limit_unavailable', { stage: STAGE, rule: 'security.rate_limiting.on_store_failure', reason, headers: { 'Retry-After': '1' } })) return;
       return next();
     }
     if (!r.allowed) {
       if (answerRefusal(req, res, c, deps, who, r.retryAfterMs, r.banStarted, amount, budget)) return;
       return next();
     }
-    ctx.decisions.push({ stage: STAGE, outcome: 'allow', rule: 'per_user_per_minute' });
+    ctx.decisions.push({ stage: STAGE, outcome: 'allow', rule: 'security.rate_limiting.tokens.per_user_per_minute' });
     const holder = r.via ?? store;
     ctx.onDone.push((done) => {
       const charged = settleUsage(done, promptEstimate);
@@ -104,6 +104,6 @@ function answerRefusal(
   if (banStarted) deps.onEvent({ action: 'ban', scope: 'tokens', rule: 'per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
   const reason = amount > budget ? `pre-charge ${amount} exceeds the budget ${budget}` : `pre-charge ${amount} does not fit the remaining budget`;
   return deny(req, res, banStarted ? 'temporarily_banned' : 'token_budget_exceeded', {
-    stage: STAGE, rule: 'per_user_per_minute', reason, headers: { 'Retry-After': String(retry) },
+    stage: STAGE, rule: 'security.rate_limiting.tokens.per_user_per_minute', reason, headers: { 'Retry-After': String(retry) },
   });
 }

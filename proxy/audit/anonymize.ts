@@ -15,7 +15,7 @@ export function pseudonym(key: Buffer, value: string): string {
 
 /**
  * Pseudonyms for facts.ip (moved to ipHash: ECS source.address) and facts.userId. Free-text fields that quote
- * the raw values (a rule named after the key id, a reason naming the address) get the pseudonym too.
+ * the raw values (the entry a decision names by key id, a reason naming the address) get the pseudonym too.
  */
 export function createAnonymizer(key: Buffer): Anonymizer {
   const h = (v: string | undefined): string | undefined => (v === undefined ? undefined : pseudonym(key, v));
@@ -39,7 +39,7 @@ export function createAnonymizer(key: Buffer): Anonymizer {
     };
     const decisions = f.decisions?.map((d): Decision => ({
       ...d,
-      ...(d.rule !== undefined ? { rule: swap(d.rule) } : {}),
+      ...(d.at !== undefined ? { at: swap(d.at) } : {}),
       ...(d.reason !== undefined ? { reason: swap(d.reason) } : {}),
     }));
     return {

@@ -1,5 +1,7 @@
 // Turns a request context or a security event into whitelisted facts: no headers, no bodies, bounded strings.
 import type { Decision, RedactionNote, RequestContext } from '../../kernel/context.js';
+import type { ErrorCode } from '../../kernel/errors.js';
+import type { PolicyKey } from '../../kernel/policy.js';
 import { ACTIONS, UNKNOWN_ACTION, classOfCode } from './actions.js';
 import { redactPathTokens, redactTokensInText } from '../path-tokens.js';
 import type { AuditFacts, EventOutcome, RequestEnd, SecurityEvent, Severity, Verdict } from './types.js';
@@ -53,8 +55,10 @@ export function safeDetails(v: unknown, depth = 0): unknown {
 const copyDecision = (d: Decision): Decision => ({
   stage: String(d.stage),
   outcome: d.outcome,
-  ...(d.code !== undefined ? { code: clip(String(d.code)) } : {}),
-  ...(d.rule !== undefined ? { rule: clip(redactTokensInText(String(d.rule))) } : {}),
+  // The types close code and rule (catalogue codes, schema key paths); the copy still bounds what a role name can add.
+  ...(d.code !== undefined ? { code: clip(String(d.code)) as ErrorCode } : {}),
+  ...(d.rule !== undefined ? { rule: clip(String(d.rule)) as PolicyKey } : {}),
+  ...(d.at !== undefined ? { at: clip(redactTokensInText(String(d.at))) } : {}),
   ...(d.reason !== undefined ? { reason: clip(redactTokensInText(String(d.reason)), 512) } : {}),
 });
 
@@ -103,7 +107,7 @@ export function requestFacts(ctx: RequestContext, res: RequestEnd, time = new Da
     method: clip(ctx.method, 16), path: clip(redactPathTokens(ctx.path), MAX_TEXT),
     requestBytes: ctx.requestBytes, status: status > 0 ? status : undefined, responseBytes: ctx.responseBytes,
     userAgent: clip(res.userAgent, 512),
-    rule: deciding?.rule ?? (deciding && deciding.outcome !== 'allow' ? deciding.stage : undefined),
+    rule: deciding?.rule,
     model: clip(ctx.model),
     inputTokens: ctx.usage.input, outputTokens: ctx.usage.output, usageEstimated: ctx.usage.estimated,
     decisions, redactions: ctx.redactions.map(copyRedaction),
@@ -145,7 +149,8 @@ export function eventFacts(e: SecurityEvent, time = new Date()): AuditFacts {
     kind: 'event', time, action: clip(e.action, 64) ?? 'unknown', eventKind: e.kind ?? def.kind,
     category: e.category ?? def.category, type: e.type ?? def.type,
     outcome: e.outcome ?? def.outcome, severity: e.severity ?? def.severity, eventClass: e.eventClass ?? def.eventClass,
-    reason: clip(e.reason, 512),
+    // A decision's reason may quote the path (access_denied, would_deny): tokens in it are templated as on the request line.
+    reason: clip(e.reason === undefined ? undefined : redactTokensInText(e.reason), 512),
     ip: clip(e.ip ?? ctx?.clientIp, 64),
     userId: clip(e.userId ?? ctx?.principal?.keyId),
     issuer: clip(ctx?.principal?.issuer),

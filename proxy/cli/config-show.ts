@@ -34,7 +34,7 @@ function scalar(key: string, v: unknown): string {
   return stringify({ [key]: v }).trim();
 }
 
-function originText(o: ValueOrigin | undefined): string {
+export function originText(o: ValueOrigin | undefined): string {
   if (!o || o.source === 'default') return 'default';
   if (o.source === 'env') return `env ${o.env}`;
   return `${o.file}:${o.line}`;

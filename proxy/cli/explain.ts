@@ -3,14 +3,18 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startServer } from '../server.js';
 import { PolicyError, formatProblem } from '../../policies/load.js';
-import type { RequestContext } from '../../kernel/context.js';
+import type { Decision, RequestContext } from '../../kernel/context.js';
 import { ERRORS } from '../../kernel/errors.js';
+import type { CompiledPolicy, ValueOrigin } from '../../kernel/policy.js';
+import { decidingDecision } from '../audit/facts.js';
+import { originText } from './config-show.js';
 
 const HELP = `Usage: lollms-guard explain --policy FILE [--policy FILE ...] --method M --path P
                             [--header "K: V"]... [--body FILE] [--ip IP] [--json]
 
 Decides one request with the real pipeline, without forwarding it or writing the audit log, and prints
-stage by stage what the policy decides and which rule decides it, then the final status.
+stage by stage what the policy decides and which rule decides it (with the file:line that set it, as
+\`config show --origin\` prints it, or "default"), then the final status.
 Exit 0 when the request would be allowed, 1 when denied, 2 on a usage error.`;
 
 export interface ExplainIo {
@@ -110,12 +114,17 @@ export async function run(argv: string[], io: ExplainIo = { stdout: process.stdo
         code = undefined;
       }
     }
+    const policy = server.policy();
+    const decisions = ctx?.decisions ?? [];
+    const located: Array<Decision & { origin?: string }> = decisions.map((d) => (d.rule === undefined ? d : { ...d, origin: originText(ruleOrigin(policy, d)) }));
+    const deciding = located[decisions.indexOf(decidingDecision(decisions)!)];
     const report = {
       request: { method: args.method, path: args.path, normalized_path: ctx?.path, client_ip: ctx?.clientIp },
-      policy: { files: server.policy().files, hash: server.policy().hash, mode: server.policy().mode },
+      policy: { files: policy.files, hash: policy.hash, mode: policy.mode },
       principal: ctx?.principal ? { key_id: ctx.principal.keyId, role: ctx.principal.role, source: ctx.principal.source, stale: ctx.principal.stale ?? false, issuer: ctx.principal.issuer } : null,
       model: ctx?.model ?? null,
-      decisions: ctx?.decisions ?? [],
+      decisions: located,
+      decided_by: deciding?.rule === undefined ? null : { rule: deciding.rule, at: deciding.at, origin: deciding.origin },
       redactions: ctx?.redactions ?? [],
       final: { allowed, status, code: code ?? null, message: code && code in ERRORS ? ERRORS[code as keyof typeof ERRORS].message : undefined },
     };
@@ -132,7 +141,8 @@ function render(r: {
   policy: { files: readonly string[]; mode: string };
   principal: { key_id: string; role: string; source: string; stale: boolean; issuer?: string } | null;
   model: string | null;
-  decisions: ReadonlyArray<{ stage: string; outcome: string; rule?: string; code?: string; reason?: string }>;
+  decisions: ReadonlyArray<{ stage: string; outcome: string; rule?: string; at?: string; code?: string; reason?: string; origin?: string }>;
+  decided_by: { rule: string; at?: string; origin?: string } | null;
   redactions: ReadonlyArray<{ kind: string; direction: string; location: string; count: number }>;
   final: { allowed: boolean; status: number; code: string | null; message?: string };
 }): string {
@@ -144,10 +154,35 @@ function render(r: {
   if (r.model) lines.push(`model     ${r.model}`);
   lines.push('', 'stage                     outcome     rule / reason');
   for (const d of r.decisions) {
-    const what = [d.rule, d.code ? `[${d.code}]` : '', d.reason ? `- ${d.reason}` : ''].filter(Boolean).join(' ');
+    const what = [d.rule, d.at !== undefined ? `(${d.at})` : '', d.code ? `[${d.code}]` : '', d.reason ? `- ${d.reason}` : '', d.origin ? `@ ${d.origin}` : ''].filter(Boolean).join(' ');
     lines.push(`${d.stage.padEnd(25)} ${d.outcome.padEnd(11)} ${what}`);
   }
   for (const x of r.redactions) lines.push(`${'redaction'.padEnd(25)} ${'modify'.padEnd(11)} ${x.kind} x${x.count} in ${x.direction} ${x.location}`);
+  if (r.decided_by) lines.push('', `decided by ${r.decided_by.rule}${r.decided_by.at !== undefined ? ` (${r.decided_by.at})` : ''}  @ ${r.decided_by.origin ?? 'default'}`);
   lines.push('', r.final.allowed ? `ALLOWED   ${r.final.status}` : `DENIED    ${r.final.status} ${r.final.code ?? ''}${r.final.message ? ` - ${r.final.message}` : ''}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Where the key a decision names was set: the key's own origin; for a table (or an array-of-tables entry named
+ * by `at`), the first line in a file that sets something under it. An env override wins; nothing set is "default".
+ */
+export function ruleOrigin(policy: CompiledPolicy, d: Pick<Decision, 'rule' | 'at'>): ValueOrigin | undefined {
+  if (d.rule === undefined) return undefined;
+  let key: string = d.rule;
+  const value = d.rule.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), policy.raw);
+  if (d.at !== undefined && Array.isArray(value)) {
+    // An entry of an array of tables is named by one of its own values (a key id, an issuer, an endpoint glob).
+    const i = value.findIndex((e) => e !== null && typeof e === 'object' && Object.values(e as Record<string, unknown>).includes(d.at));
+    if (i >= 0) key = `${d.rule}.${i}`;
+  }
+  const own = policy.origins.get(key);
+  if (own && own.source !== 'default') return own;
+  let best: ValueOrigin | undefined;
+  for (const [k, o] of policy.origins) {
+    if (k !== key && !k.startsWith(`${key}.`)) continue;
+    if (o.source === 'env') return o;
+    if (o.source === 'file' && (!best || (o.file === best.file ? (o.line ?? 0) < (best.line ?? 0) : policy.files.indexOf(o.file ?? '') > policy.files.indexOf(best.file ?? '')))) best = o;
+  }
+  return best ?? own;
 }

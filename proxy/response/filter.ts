@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../kernel/context.js';
 import type { ErrorCode } from '../../kernel/errors.js';
+import type { PolicyKey } from '../../kernel/policy.js';
 
 /** One upstream answer as the filters see it. `res` is the client's answer, headers not yet sent. */
 export interface Exchange {
@@ -18,7 +19,7 @@ export interface Exchange {
 export interface Replacement {
   readonly code: ErrorCode;
   readonly outcome: 'deny' | 'modify';
-  readonly rule: string;
+  readonly rule: PolicyKey;
   /** The status to answer with, when not the catalogue's (a sanitised 4xx keeps the upstream's). */
   readonly status?: number;
 }

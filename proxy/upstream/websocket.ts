@@ -89,7 +89,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       if (status >= 500) deps.breaker.failure();
       else deps.breaker.success();
       const code = status >= 400 && status < 500 ? 'upstream_rejected' : 'upstream_error';
-      c.ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, rule: 'websocket handshake', reason: `upstream answered ${status} instead of 101` });
+      c.ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, reason: `upstream answered ${status} instead of 101` });
       c.ctx.errorCode = code;
       sendError(c.res, code, undefined, undefined, code === 'upstream_rejected' ? status : undefined);
     };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startHarness, sha, ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY } from '../../dev/harness.js';
 import { rawRequest } from '../helpers/http.js';
 import { REPO_ROOT } from '../../dev/paths.js';
+import { isSchemaKey } from '../helpers/policy-keys.js';
 
 const CASES_DIR = join(REPO_ROOT, 'tests', 'cases');
 
@@ -24,7 +25,19 @@ interface CaseExpected {
   headers?: Record<string, string | null>;
   /** Optional: exactly one audit event (not the request line) of this request has a rule naming this text. */
   audit_rule?: string;
+  /** Optional: exactly one audit event (not the request line) of this request has a reason containing this text. */
+  audit_reason?: string;
 }
+
+type Line = Record<string, unknown>;
+/** Every rule an audit line carries: its rule.name (ECS) or details.rule (flat), and each decision's rule. */
+function rulesOf(l: Line): string[] {
+  const g = (l.lollms_guard ?? l.details ?? {}) as { rule?: string; decisions?: Array<{ rule?: string }> };
+  const name = (l.rule as { name?: string } | undefined)?.name ?? g.rule;
+  return [name, ...(g.decisions ?? []).map((d) => d.rule)].filter((r): r is string => r !== undefined);
+}
+/** Events that only restate a decision (their rule is the decision's); other events name a rule of their own. */
+const DECISION_EVENTS = new Set(['http_request', 'websocket', 'access_denied', 'validation_failure', 'would_deny']);
 
 const KEYS: Record<string, string> = { ADMIN_KEY, USER_KEY, OLD_KEY, EXPIRED_KEY };
 
@@ -113,15 +126,26 @@ for (const name of names) {
           assert.equal(got === undefined ? null : String(got), v, `${what}: header ${k}`);
         }
       }
-      if (expected.some((e) => e.audit_rule !== undefined)) {
+      {
         const lines = await h.auditLines();
+        // Issue 13: a decision's rule is a policy key path (what `config show --origin` and `explain` locate).
+        for (const l of lines) {
+          if (!DECISION_EVENTS.has(String((l.event as { action?: string } | undefined)?.action))) continue;
+          for (const r of rulesOf(l)) assert.ok(isSchemaKey(r), `case ${name}: audit rule "${r}" is not a key of config/policy.schema.json`);
+        }
         expected.forEach((ex, i) => {
-          if (ex.audit_rule === undefined) return;
+          if (ex.audit_rule === undefined && ex.audit_reason === undefined) return;
           const what = `case ${name} #${i} ${requests[i].method ?? 'GET'} ${requests[i].path}`;
           const mine = lines.filter((l) => (l.http as { request?: { id?: string } } | undefined)?.request?.id === ids[i]);
           const events = mine.filter((l) => (l.event as { action?: string } | undefined)?.action !== 'http_request');
-          const naming = events.filter((l) => String((l.rule as { name?: string } | undefined)?.name ?? '').includes(ex.audit_rule!));
-          assert.equal(naming.length, 1, `${what}: one audit event whose rule names ${ex.audit_rule} (events: ${JSON.stringify(events.map((l) => l.rule))})`);
+          if (ex.audit_rule !== undefined) {
+            const naming = events.filter((l) => String((l.rule as { name?: string } | undefined)?.name ?? '').includes(ex.audit_rule!));
+            assert.equal(naming.length, 1, `${what}: one audit event whose rule names ${ex.audit_rule} (events: ${JSON.stringify(events.map((l) => l.rule))})`);
+          }
+          if (ex.audit_reason !== undefined) {
+            const naming = events.filter((l) => String((l.event as { reason?: string } | undefined)?.reason ?? '').includes(ex.audit_reason!));
+            assert.equal(naming.length, 1, `${what}: one audit event whose reason names ${ex.audit_reason} (events: ${JSON.stringify(events.map((l) => (l.event as { reason?: string }).reason))})`);
+          }
           assert.ok(mine.some((l) => (l.event as { action?: string } | undefined)?.action === 'http_request'), `${what}: the request line is written`);
         });
       }

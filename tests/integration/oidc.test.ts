@@ -126,7 +126,8 @@ test('audit: issuer and subject on the request line, refusals with their code, n
   assert.equal(ok.at(-1)!.user.domain, idp.issuer);
   assert.deepEqual(ok.at(-1)!.user.roles, ['user']);
   const deciding = (ok.at(-1)!.lollms_guard.decisions as Rec[]).find((d) => d.stage === 'authentication');
-  assert.match(String(deciding?.rule), /^security\.authentication\.oidc\[0\] /);
+  assert.equal(deciding?.rule, 'security.authentication.oidc');
+  assert.equal(deciding?.at, idp.issuer, 'the entry that decided is named by its issuer');
   const refused = lines.filter((l) => l.event?.action === 'auth_failure' && l.lollms_guard?.error?.code === 'token_wrong_audience');
   assert.ok(refused.length > 0);
   assert.equal(refused.at(-1)!.lollms_guard.details.issuer, idp.issuer);
@@ -148,6 +149,13 @@ test('explain names the verifier that decided', async () => {
   assert.equal(report.principal.source, 'oidc');
   assert.equal(report.principal.issuer, idp.issuer);
   assert.equal(report.principal.key_id, 'svc-batch');
-  assert.match(report.decisions.find((d: Rec) => d.stage === 'authentication').rule, /^security\.authentication\.oidc\[0\] http:\/\/127\.0\.0\.1:/);
+  const auth = report.decisions.find((d: Rec) => d.stage === 'authentication');
+  assert.equal(auth.rule, 'security.authentication.oidc');
+  assert.equal(auth.at, idp.issuer);
+  // The origin is that [[security.authentication.oidc]] entry's first line in the policy file.
+  const text = readFileSync(h.policyFile, 'utf8').split('\n');
+  const issuerLine = text.findIndex((l) => /^issuer\s*=/.test(l) && l.includes(idp.issuer)) + 1;
+  assert.ok(issuerLine > 0);
+  assert.equal(auth.origin, `${h.policyFile}:${issuerLine}`);
   assert.ok(!out.includes(serviceToken.split('.')[2]));
 });

@@ -69,7 +69,16 @@ test('explain prints each stage and exits 0 when allowed, 1 when denied; --json 
     writeFileSync(body, JSON.stringify(chat('gpt-4o')));
     const denied = spawnSync(process.execPath, [CLI, 'explain', '--policy', h.policyFile, '--method', 'POST', '--path', '/v1/chat/completions', '--header', `Authorization: Bearer ${USER_KEY}`, '--body', body], { encoding: 'utf8' });
     assert.equal(denied.status, 1, denied.stderr);
-    assert.match(denied.stdout, /authentication\s+allow\s+key:team-app/);
+    // Each rule is located where `config show --origin` would: the line of the policy file that set it.
+    const text = readFileSync(h.policyFile, 'utf8').split('\n');
+    const lineOf = (re: RegExp, after = 0): number => text.findIndex((l, i) => i >= after && re.test(l)) + 1;
+    const teamApp = lineOf(/^id = "team-app"$/);
+    const models = lineOf(/^models = /, lineOf(/^\[security\.authorization\.roles\.user\]$/));
+    assert.ok(teamApp > 0 && models > 0);
+    const esc = h.policyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(denied.stdout, new RegExp(`authentication\\s+allow\\s+security\\.authentication\\.keys \\(team-app\\) @ ${esc}:${teamApp}\\n`));
+    assert.match(denied.stdout, new RegExp(`authorization\\s+deny\\s+security\\.authorization\\.roles\\.user\\.models \\[model_not_allowed\\] - model not listed @ ${esc}:${models}\\n`));
+    assert.match(denied.stdout, new RegExp(`decided by security\\.authorization\\.roles\\.user\\.models  @ ${esc}:${models}\\n`));
     assert.match(denied.stdout, /DENIED\s+403 model_not_allowed/);
     writeFileSync(body, JSON.stringify(chat()));
     const allowed = spawnSync(process.execPath, [CLI, 'explain', '--policy', h.policyFile, '--method', 'POST', '--path', '/v1/chat/completions', '--header', `Authorization: Bearer ${USER_KEY}`, '--body', body, '--json'], { encoding: 'utf8' });
@@ -78,6 +87,16 @@ test('explain prints each stage and exits 0 when allowed, 1 when denied; --json 
     assert.equal(j.final.allowed, true);
     assert.equal(j.principal.key_id, 'team-app');
     assert.ok(j.decisions.some((d) => d.stage === 'forward'));
+    // Located in the file that set it, or "default" when no file or env var does (the harness sets no [security.validation]).
+    const byRule = new Map(j.decisions.map((d) => [(d as { rule?: string }).rule, (d as { origin?: string }).origin]));
+    assert.equal(byRule.get('security.authorization.roles.user.max_tokens'), `${h.policyFile}:${lineOf(/^max_tokens = 512$/)}`);
+    assert.equal(byRule.get('upstream.url'), `${h.policyFile}:${lineOf(/^url = /)}`);
+    assert.deepEqual((j as unknown as { decided_by: unknown }).decided_by, { rule: 'upstream.url', origin: `${h.policyFile}:${lineOf(/^url = /)}` });
+    writeFileSync(body, `{"model": "llama3-8b", "x": ${'['.repeat(70)}${']'.repeat(70)}}`);
+    const deep = spawnSync(process.execPath, [CLI, 'explain', '--policy', h.policyFile, '--method', 'POST', '--path', '/v1/chat/completions', '--header', `Authorization: Bearer ${USER_KEY}`, '--body', body], { encoding: 'utf8' });
+    assert.equal(deep.status, 1, deep.stderr);
+    assert.match(deep.stdout, /validation\s+deny\s+security\.validation\.max_json_depth \[json_too_deep\] @ default\n/);
+    assert.match(deep.stdout, /decided by security\.validation\.max_json_depth {2}@ default\n/);
     assert.equal(h.double.requests.length, 0, 'explain never forwards');
   } finally {
     await h.close();

@@ -51,8 +51,8 @@ export function makeCtx(o: Partial<RequestContext> = {}): RequestContext {
     clientIp: '192.0.2.10', peerIp: '192.0.2.10', method: 'POST', path: '/v1/chat/completions', query: '',
     principal: { keyId: 'team-app', role: 'user', source: 'key' },
     decisions: [
-      { stage: 'auth', outcome: 'allow', rule: 'security.authentication.keys[team-app]' },
-      { stage: 'authorization', outcome: 'allow', rule: 'roles.user.allow[0]', reason: 'POST /v1/chat/completions allowed' },
+      { stage: 'auth', outcome: 'allow', rule: 'security.authentication.keys', at: 'team-app' },
+      { stage: 'authorization', outcome: 'allow', rule: 'security.authorization.roles.user.allow', at: 'POST /v1/*', reason: 'POST /v1/chat/completions allowed' },
     ],
     model: 'llama3', usage: { input: 12, output: 34 }, redactions: [],
     requestBytes: 220, responseBytes: 1800, upstreamStatus: 200, upstreamTtfbMs: 41,
@@ -64,8 +64,8 @@ export function makeCtx(o: Partial<RequestContext> = {}): RequestContext {
 export function deniedCtx(o: Partial<RequestContext> = {}): RequestContext {
   return makeCtx({
     decisions: [
-      { stage: 'auth', outcome: 'allow', rule: 'security.authentication.keys[team-app]' },
-      { stage: 'authorization', outcome: 'deny', code: 'model_not_allowed', rule: 'roles.user.models', reason: 'model "gpt-4" not in roles.user.models' },
+      { stage: 'auth', outcome: 'allow', rule: 'security.authentication.keys', at: 'team-app' },
+      { stage: 'authorization', outcome: 'deny', code: 'model_not_allowed', rule: 'security.authorization.roles.user.models', reason: 'model "gpt-4" not listed' },
     ],
     model: 'gpt-4', usage: {}, errorCode: 'model_not_allowed', responseBytes: 130,
     upstreamStatus: undefined, upstreamTtfbMs: undefined,

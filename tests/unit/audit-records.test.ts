@@ -30,7 +30,7 @@ test('ECS: an allowed request carries every documented field', () => {
   assert.deepEqual(r.user_agent, { original: 'curl/8.5' });
   assert.equal(r.trace.id, ctx.traceId);
   assert.equal(r.span.id, ctx.spanId);
-  assert.equal(r.rule.name, 'roles.user.allow[0]');
+  assert.equal(r.rule.name, 'security.authorization.roles.user.allow');
   assert.deepEqual(r.gen_ai, { request: { model: 'llama3' }, usage: { input_tokens: 12, output_tokens: 34 } });
   assert.equal(r.observer.product, 'lollms-guard');
   assert.equal(r.observer.type, 'proxy');
@@ -48,8 +48,8 @@ test('ECS: a denied request is a failure with the deciding rule, reason and code
   const r = buildEcsRecord(requestFacts(deniedCtx(), { status: 403 }), meta()) as Obj;
   assert.equal(r.event.outcome, 'failure');
   assert.deepEqual(r.event.type, ['access', 'denied']);
-  assert.equal(r.event.reason, 'model "gpt-4" not in roles.user.models');
-  assert.equal(r.rule.name, 'roles.user.models');
+  assert.equal(r.event.reason, 'model "gpt-4" not listed');
+  assert.equal(r.rule.name, 'security.authorization.roles.user.models');
   assert.equal(r.log.level, 'warning');
   assert.equal(r.lollms_guard.decision, 'deny');
   assert.deepEqual(r.lollms_guard.error, { code: 'model_not_allowed' });
@@ -58,12 +58,12 @@ test('ECS: a denied request is a failure with the deciding rule, reason and code
 });
 
 test('ECS: would_deny in permissive mode, aborted requests, upstream failures', () => {
-  const wd = makeCtx({ decisions: [{ stage: 'authorization', outcome: 'would_deny', code: 'route_not_allowed', rule: 'roles.user.allow' }] });
+  const wd = makeCtx({ decisions: [{ stage: 'authorization', outcome: 'would_deny', code: 'route_not_allowed', rule: 'security.authorization.roles.user.allow' }] });
   const r1 = buildEcsRecord(requestFacts(wd, { status: 200 }), { ...meta(), mode: 'permissive' }) as Obj;
   assert.equal(r1.lollms_guard.decision, 'would_deny');
   assert.equal(r1.event.outcome, 'success');
   assert.equal(r1.lollms_guard.mode, 'permissive');
-  assert.equal(r1.rule.name, 'roles.user.allow');
+  assert.equal(r1.rule.name, 'security.authorization.roles.user.allow');
 
   const r2 = buildEcsRecord(requestFacts(makeCtx({ aborted: true }), { status: 200 }), meta()) as Obj;
   assert.equal(r2.event.outcome, 'unknown');
@@ -95,7 +95,7 @@ test('audit levels: minimal drops the user agent and keeps only the deciding dec
   const res = { status: 403, userAgent: 'ua/1', headerNames: ['Authorization', 'Content-Type', 'X-API-Key', 'bad header'] };
   const min = buildEcsRecord(requestFacts(ctx, res), meta('minimal')) as Obj;
   assert.equal(min.user_agent, undefined);
-  assert.deepEqual(min.lollms_guard.decisions, [{ stage: 'authorization', outcome: 'deny', code: 'model_not_allowed', rule: 'roles.user.models' }]);
+  assert.deepEqual(min.lollms_guard.decisions, [{ stage: 'authorization', outcome: 'deny', code: 'model_not_allowed', rule: 'security.authorization.roles.user.models' }]);
   assert.equal(min.lollms_guard.request_headers, undefined);
 
   const norm = buildEcsRecord(requestFacts(ctx, res), meta('normal')) as Obj;
@@ -104,7 +104,7 @@ test('audit levels: minimal drops the user agent and keeps only the deciding dec
   assert.equal(norm.lollms_guard.request_headers, undefined);
 
   const verb = buildEcsRecord(requestFacts(ctx, res), meta('verbose')) as Obj;
-  assert.equal(verb.lollms_guard.decisions[1].reason, 'model "gpt-4" not in roles.user.models');
+  assert.equal(verb.lollms_guard.decisions[1].reason, 'model "gpt-4" not listed');
   assert.deepEqual(verb.lollms_guard.request_headers, ['authorization', 'content-type', 'x-api-key']);
 });
 
@@ -125,7 +125,7 @@ test('flat JSON: the seed format with the rest in details', () => {
   const no = buildJsonRecord(requestFacts(deniedCtx(), { status: 403 }), meta()) as Obj;
   assert.equal(no.result, 'denied');
   assert.equal(no.severity, 'warning');
-  assert.equal(no.reason, 'model "gpt-4" not in roles.user.models');
+  assert.equal(no.reason, 'model "gpt-4" not listed');
   assert.equal(no.details.code, 'model_not_allowed');
 
   const ev = buildJsonRecord(eventFacts({ action: 'auth_failure', ip: '198.51.100.7', code: 'invalid_api_key', reason: 'unknown key' }), meta()) as Obj;

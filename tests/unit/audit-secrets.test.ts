@@ -24,7 +24,7 @@ function leakyCtx() {
     rawBody: Buffer.from(JSON.stringify(body)),
     json: body,
     forwardBody: Buffer.from(JSON.stringify({ ...body, completion: COMPLETION })),
-    decisions: [{ stage: 'auth', outcome: 'allow', rule: 'keys[team-app]' }],
+    decisions: [{ stage: 'auth', outcome: 'allow', rule: 'security.authentication.keys', at: 'team-app' }],
   });
   // Things a later stage might hang on the context by mistake.
   Object.assign(ctx as object, {

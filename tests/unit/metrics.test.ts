@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RequestContext, Decision } from '../../kernel/context.js';
+import type { ErrorCode } from '../../kernel/errors.js';
 import { createMetrics, startMetricsServer } from '../../proxy/metrics/index.js';
 import { auditSampler } from '../../proxy/metrics/audit.js';
 import { routeLabel } from '../../proxy/metrics/labels.js';
@@ -100,7 +101,7 @@ test('anything but GET/HEAD /metrics is 404', async () => {
 test('labels stay bounded: unknown paths, codes, stages and reasons fold to "other"', async () => {
   const metrics = createMetrics({ collectDefault: false });
   for (let i = 0; i < 50; i++) {
-    metrics.request(fakeCtx({ path: `/v1/x${i}`, method: `M${i}`, decisions: [{ stage: `Stage ${i}!`, outcome: 'deny', code: `weird-${i}` }] }), 403);
+    metrics.request(fakeCtx({ path: `/v1/x${i}`, method: `M${i}`, decisions: [{ stage: `Stage ${i}!`, outcome: 'deny', code: `weird-${i}` as ErrorCode }] }), 403);
     metrics.authFailure(`${i} failed attempts`);
   }
   const text = await metrics.registry.metrics();

@@ -118,7 +118,7 @@ test('chain: head stops at the first replacement or once the answer is gone; pie
   const seen: string[] = [];
   const mark = (name: string, extra: Partial<ResponseFilter> = {}): ResponseFilter => ({ name, onHead: () => void seen.push(name), ...extra });
   const x = exchange(200);
-  const chain = new ResponseChain([mark('a'), mark('b', { onHead: () => ({ code: 'upstream_error', outcome: 'modify', rule: 'r' }) }), mark('c')]);
+  const chain = new ResponseChain([mark('a'), mark('b', { onHead: () => ({ code: 'upstream_error', outcome: 'modify', rule: 'security.information_disclosure.sanitize_errors' as const }) }), mark('c')]);
   assert.equal((chain.head(x) as { code: string }).code, 'upstream_error');
   assert.deepEqual(seen, ['a']);
   seen.length = 0;
