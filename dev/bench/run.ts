@@ -41,8 +41,10 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Server
 }
 
 const GUARD_ENV = { LOLLMS_API_KEY: 'bench-upstream-key-0123456789', LOLLMS_GUARD_AUDIT_KEY: 'bench-audit-chain-key-0123456789' };
+/** BENCH_GUARD_BIN measures another build of the product (e.g. an older commit's checkout) with this bench. */
+const GUARD_BIN = process.env.BENCH_GUARD_BIN ?? join(REPO_ROOT, 'bin/lollms-guard.js');
 function guard(dir: string, name: string, upstream: string, v: Variant, env: NodeJS.ProcessEnv = {}): Promise<Server> {
-  return startChild([join(REPO_ROOT, 'bin/lollms-guard.js'), 'serve', ...overlay(dir, name, upstream, v)], { ...GUARD_ENV, ...env });
+  return startChild([GUARD_BIN, 'serve', ...overlay(dir, name, upstream, v)], { ...GUARD_ENV, ...env });
 }
 
 function line(label: string, value: string, goal = '', ok?: boolean): void {
