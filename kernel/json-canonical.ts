@@ -135,3 +135,73 @@ export function checkJsonText(t: string): KeyProblem | null {
   }
   return null;
 }
+
+/** How Python's json.loads(bytes) picks the encoding (json.detect_encoding): BOMs, then the NUL-byte pattern. */
+function pythonDecode(b: Uint8Array): string | null {
+  const dec = (label: string, from = 0): string | null => {
+    try {
+      return new TextDecoder(label, { fatal: true, ignoreBOM: true }).decode(b.subarray(from));
+    } catch {
+      return null;
+    }
+  };
+  const utf32 = (le: boolean, from: number): string | null => {
+    if ((b.length - from) % 4 !== 0) return null;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let s = '';
+    for (let i = from; i < b.length; i += 4) {
+      const cp = v.getUint32(i, le);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+      s += String.fromCodePoint(cp);
+    }
+    return s;
+  };
+  const at = (i: number): number => b[i];
+  if (b.length >= 4 && at(0) === 0xff && at(1) === 0xfe && at(2) === 0 && at(3) === 0) return utf32(true, 4);
+  if (b.length >= 4 && at(0) === 0 && at(1) === 0 && at(2) === 0xfe && at(3) === 0xff) return utf32(false, 4);
+  if (b.length >= 2 && at(0) === 0xff && at(1) === 0xfe) return dec('utf-16le', 2);
+  if (b.length >= 2 && at(0) === 0xfe && at(1) === 0xff) return dec('utf-16be', 2);
+  if (b.length >= 3 && at(0) === 0xef && at(1) === 0xbb && at(2) === 0xbf) return dec('utf-8', 3);
+  if (b.length >= 4) {
+    if (!at(0)) return at(1) ? dec('utf-16be') : utf32(false, 0);
+    if (!at(1)) return at(2) || at(3) ? dec('utf-16le') : utf32(true, 0);
+  } else if (b.length === 2) {
+    if (!at(0)) return dec('utf-16be');
+    if (!at(1)) return dec('utf-16le');
+  }
+  return dec('utf-8');
+}
+
+/** NaN, Infinity and -Infinity outside strings (Python's json module reads them) made into a strict JSON number. */
+function strictLiterals(t: string): string {
+  if (!/NaN|Infinity/.test(t)) return t;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < t.length && t.charCodeAt(i) !== 0x22; i++) if (t.charCodeAt(i) === 0x5c) i++;
+    } else if (t.startsWith('NaN', i) || t.startsWith('Infinity', i)) {
+      const len = t.startsWith('NaN', i) ? 3 : 8;
+      out += `${t.slice(last, i)}0`;
+      i += len - 1;
+      last = i + 1;
+    }
+  }
+  return out + t.slice(last);
+}
+
+/**
+ * A body JSON.parse refused that Python's json.loads(bytes) (Starlette's request.json(), FastAPI) would read:
+ * a BOM, UTF-16 or UTF-32, NaN / Infinity. The proxy never checked what such a server would act on.
+ */
+export function pythonOnlyJson(buf: Uint8Array): boolean {
+  const text = pythonDecode(buf);
+  if (text === null) return false;
+  try {
+    JSON.parse(strictLiterals(text));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -159,8 +159,25 @@ function tokenValue(v: unknown): number | undefined {
   return undefined;
 }
 
+/** Fields that ask for several generations in one request (OpenAI n / best_of, Hugging Face num_return_sequences). */
+const CHOICE_FIELDS = ['n', 'best_of', 'num_return_sequences'] as const;
+
+/** How many generations a request asks for: the largest choice field (numeric strings too), at least 1. */
+export function choiceCount(body: Record<string, unknown>): number {
+  let n = 1;
+  const options = body.options && typeof body.options === 'object' ? (body.options as Record<string, unknown>) : undefined;
+  for (const f of CHOICE_FIELDS) {
+    for (const v of [body[f], options?.[f]]) {
+      const x = tokenValue(v);
+      if (x !== undefined && x > n) n = Math.ceil(x);
+    }
+  }
+  return n;
+}
+
 /**
  * Applies a role's token cap; returns true when the request was answered (denied).
+ * The cap bounds the whole request: with n / best_of asking for k generations, each may have cap / k tokens.
  * Every token field present is checked (above the cap: 403) and a "no limit" value (-1, 0, not a number)
  * becomes the cap. Then, on a generating endpoint only, the fields this kind of server reads are made to
  * carry the cap (proxy/endpoints.ts): nothing is added that the server would refuse, and a client's field
@@ -168,6 +185,10 @@ function tokenValue(v: unknown): number | undefined {
  */
 function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, denyIt: () => boolean): boolean {
   const body = ctx.json!;
+  const choices = choiceCount(body);
+  if (choices > cap) return denyIt();
+  const total = cap;
+  cap = Math.floor(total / choices);
   const optionsOf = (create: boolean): Record<string, unknown> | undefined => {
     const o = body.options;
     if (o && typeof o === 'object' && !Array.isArray(o)) return o as Record<string, unknown>;
@@ -204,7 +225,7 @@ function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: numb
     }
   }
   const changed = written.length > 0;
-  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `security.authorization.roles.${role}.max_tokens`, reason: changed ? `cap ${cap} in ${written.join(', ')} (upstream.kind ${kind})` : undefined });
+  ctx.decisions.push({ stage: 'authorization', outcome: changed ? 'modify' : 'allow', rule: `security.authorization.roles.${role}.max_tokens`, reason: changed ? `cap ${cap}${choices > 1 ? ` (${total} / ${choices} choices)` : ''} in ${written.join(', ')} (upstream.kind ${kind})` : undefined });
   if (changed) ctx.forwardBody = undefined; // re-serialised by the forward stage
   return false;
 }

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { ValidationSection } from '../kernel/policy.js';
 import { deny } from '../kernel/deny.js';
 import { collectUrls, createUrlGuard } from './url-guard.js';
-import { checkJsonText, decodeUtf8 } from '../kernel/json-canonical.js';
+import { checkJsonText, decodeUtf8, pythonOnlyJson } from '../kernel/json-canonical.js';
 import { promptLength } from './prompt-length.js';
 import { isJsonType } from '../kernel/media-type.js';
 
@@ -79,6 +79,12 @@ export function createValidation(section: ValidationSection): RequestHandler {
       parsed = JSON.parse(text ?? raw.toString('utf8'));
     } catch {
       if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'security.validation.json_only' })) return;
+      // JSON only Python reads (BOM, UTF-16/32, NaN): refused in every mode, whatever the label; checking it
+      // and forwarding the bytes would be checking a second parse of what the upstream acts on.
+      if (pythonOnlyJson(raw)) {
+        deny(req, res, 'invalid_json', { stage: 'validation', reason: 'JSON that only a lenient parser reads', always: true });
+        return;
+      }
       return next();
     }
     // Enforced in every mode, like json_too_deep: the proxy cannot know what the upstream would act on.

@@ -7,7 +7,7 @@ import type { CompiledPolicy } from '../kernel/policy.js';
 import { buildPipeline, type Pipeline, type PipelineDeps } from './pipeline.js';
 import { bodyErrors } from './body.js';
 import { sendError } from '../kernel/deny.js';
-import { takeCredentials } from './upgrade.js';
+import { stripKeyParam, takeCredentials } from './upgrade.js';
 
 export interface PolicyApp {
   readonly policy: CompiledPolicy;
@@ -53,8 +53,10 @@ export function createPolicyApp(policy: CompiledPolicy, deps: PipelineDeps): Pol
   // The right-most X-Forwarded-For address not in trust_proxy: what express' req.ip would be.
   const trustFn = proxyaddr.compile(trust.length > 0 ? [...trust] : []);
   const pipeline = buildPipeline(policy, deps);
+  const keyParam = policy.raw.server.websocket.query_key_param;
   const run = chain(pipeline.stages.map(([, h]) => h));
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    stripKeyParam(req, keyParam);
     Object.defineProperty(req, 'ip', { value: proxyaddr(req, trustFn), configurable: true, writable: true });
     run(req as Request, res as Response, (err?: unknown) => {
       if (err) bodyErrors(err, req as Request, res as Response, () => {});

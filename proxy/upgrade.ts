@@ -42,28 +42,42 @@ export function takeCredentials(req: IncomingMessage, policy: CompiledPolicy): C
     if (kept.length > 0) h['sec-websocket-protocol'] = kept.join(', ');
     else delete h['sec-websocket-protocol'];
   }
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  if (param !== '' && q >= 0) {
-    const kept: string[] = [];
-    // Pairs are kept byte for byte (URLSearchParams would re-encode them); only the key's name is decoded.
-    for (const pair of url.slice(q + 1).split('&')) {
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      if (decodeQuery(name) === param) {
-        key ??= decodeQuery(eq < 0 ? '' : pair.slice(eq + 1));
-        continue;
-      }
-      kept.push(pair);
-    }
-    req.url = url.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '');
-  }
+  const fromQuery = stripKeyParam(req, param); // always: a header key wins, the parameter still goes
+  key ??= fromQuery;
   if (key !== undefined && key !== '' && h.authorization === undefined && h['x-api-key'] === undefined) {
     const headers = policy.raw.security.authentication.api_key_headers.map((x) => x.toLowerCase());
     if (headers.includes('authorization')) h.authorization = `Bearer ${key}`;
     else if (headers.includes('x-api-key')) h['x-api-key'] = key;
   }
   return { marker };
+}
+
+/**
+ * Removes the key parameter (`query_key_param`, in any case: `API_KEY` too) from req.url; returns the value of
+ * the first one spelled exactly as configured. HTTP requests never authenticate by it, but it is still the
+ * proxy's credential and never reaches the upstream. Pairs kept stay byte for byte (URLSearchParams would
+ * re-encode them); only names are decoded.
+ */
+export function stripKeyParam(req: IncomingMessage, param: string): string | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (param === '' || q < 0) return undefined;
+  const lower = param.toLowerCase();
+  let key: string | undefined;
+  let dropped = false;
+  const kept: string[] = [];
+  for (const pair of url.slice(q + 1).split('&')) {
+    const eq = pair.indexOf('=');
+    const name = decodeQuery(eq < 0 ? pair : pair.slice(0, eq));
+    if (name !== undefined && name.toLowerCase() === lower) {
+      if (name === param) key ??= decodeQuery(eq < 0 ? '' : pair.slice(eq + 1));
+      dropped = true;
+      continue;
+    }
+    kept.push(pair);
+  }
+  if (dropped) req.url = url.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '');
+  return key;
 }
 
 function decodeQuery(s: string): string | undefined {

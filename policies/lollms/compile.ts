@@ -98,7 +98,10 @@ export function catalogue(): Catalogue {
  * (/x, C:\x, C:x, \\host), backslashes, file: URLs, NUL and other control characters.
  */
 export function unsafePathValue(v: string): string | null {
-  if (/[\u0000-\u001f\u007f]/.test(v)) return 'control character';
+  // C0, DEL and C1 (NEL U+0085 is a line break to Python's splitlines and YAML), line/paragraph separators.
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(v)) return 'control character';
+  // Invisible or reordering characters: a path that does not read as what it names (zero-width, bidi, BOM).
+  if (/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.test(v)) return 'invisible or bidi character';
   if (/^file:/i.test(v.trimStart())) return 'file: URL';
   if (v.includes('\\')) return 'backslash';
   if (v.startsWith('/') || /^\s+\//.test(v)) return 'absolute path';

@@ -5,6 +5,7 @@ import type { RequestHandler } from 'express';
 import type { RequestContext } from '../../kernel/context.js';
 import { deny } from '../../kernel/deny.js';
 import { endpointOf } from '../../kernel/endpoints.js';
+import { choiceCount } from '../authorization.js';
 import { StoreUnavailableError, type RateStore } from '../../kernel/rate-store.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
@@ -25,7 +26,7 @@ export function promptChars(ctx: RequestContext): number {
   return promptLength(ctx.json);
 }
 
-/** Completion tokens the request may produce: its max_tokens (or equivalent) times n, or the default cap. */
+/** Completion tokens the request may produce: its max_tokens (or equivalent, or the default cap) times n / best_of. */
 export function completionCap(body: Record<string, unknown>, path?: string): number {
   let cap: number | undefined;
   const options = body.options && typeof body.options === 'object' ? (body.options as Record<string, unknown>) : {};
@@ -36,8 +37,7 @@ export function completionCap(body: Record<string, unknown>, path?: string): num
   const generates = cap !== undefined || body.messages !== undefined || body.prompt !== undefined || (path !== undefined && endpointOf(path) !== 'other');
   if (!generates) return 0; // e.g. embeddings: input only
   if (cap === undefined || cap < 0) cap = DEFAULT_COMPLETION_CAP;
-  const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
-  return Math.ceil(cap) * n;
+  return Math.ceil(cap) * choiceCount(body);
 }
 
 /**

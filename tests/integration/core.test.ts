@@ -130,3 +130,14 @@ test('the audit log holds one line per request, ECS fields, and never a key or p
   assert.equal(last.http.response.status_code, 200);
   assert.equal(last.url.path, '/v1/chat/completions');
 });
+
+test('the proxy\'s key parameter (server.websocket.query_key_param, any case) is never forwarded on HTTP; other parameters stay byte for byte', async () => {
+  const before = h.double.requests.length;
+  const r = await postJson(`${h.url}/v1/chat/completions?a=%20b&api_key=${USER_KEY}&API_KEY=${USER_KEY}&%61pi_key=${USER_KEY}&z=1`, chat(), auth(USER_KEY));
+  assert.equal(r.status, 200);
+  await r.text();
+  assert.equal(h.double.requests.length, before + 1);
+  const sent = h.double.requests[before];
+  assert.equal(sent.url, '/v1/chat/completions?a=%20b&z=1');
+  assert.ok(!JSON.stringify(sent.headers).includes(USER_KEY));
+});

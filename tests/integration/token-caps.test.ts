@@ -43,6 +43,10 @@ const ROWS: Row[] = [
   ['ollama', '/v1/chat/completions', { model: 'llama3-8b', messages: msgs }, { max_tokens: CAP, max_completion_tokens: ABSENT }],
   ['ollama', '/api/chat', { model: 'llama3-8b', messages: msgs, stream: false }, { 'options.num_predict': CAP, max_tokens: ABSENT }],
   ['ollama', '/api/embed', { model: 'llama3-8b', input: 'a' }, { max_tokens: ABSENT, options: ABSENT }],
+  // The cap bounds the request: k generations (n, best_of) share it, so a written limit is cap / k.
+  ['openai', '/v1/chat/completions', { model: 'gpt-4o-mini', messages: msgs, n: 4 }, { max_completion_tokens: CAP / 4, n: 4 }],
+  ['openai', '/v1/completions', { model: 'gpt-4o-mini', prompt: 'hi', n: 2, best_of: 8, max_tokens: -1 }, { max_tokens: CAP / 8, best_of: 8 }],
+  ['openai', '/v1/chat/completions', { model: 'gpt-4o-mini', messages: msgs, n: 2, max_tokens: CAP / 2 }, { max_tokens: CAP / 2 }],
 ];
 
 const get = (o: Record<string, any>, path: string): unknown => path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
@@ -59,13 +63,17 @@ for (const [kind, path, body, expect] of ROWS) {
   });
 }
 
-test('a cap above the role limit is refused whichever field carries it, Responses and Messages included', async () => {
+test('a cap above the role limit is refused whichever field carries it, Responses and Messages included, and n / best_of times the limit', async () => {
   const h = await harness('openai');
   for (const [path, body] of [
     ['/v1/responses', { model: 'gpt-4o-mini', input: 'hi', max_output_tokens: CAP + 1 }],
     ['/v1/messages', { model: 'claude-x', messages: msgs, max_tokens: CAP + 1 }],
     ['/api/chat', { model: 'gpt-4o-mini', messages: msgs, options: { num_predict: CAP + 1 } }],
     ['/v1/chat/completions', { model: 'gpt-4o-mini', messages: msgs, max_completion_tokens: '9999' }],
+    // Each choice under the cap, the request over it.
+    ['/v1/chat/completions', { model: 'gpt-4o-mini', messages: msgs, max_tokens: CAP, n: 2 }],
+    ['/v1/completions', { model: 'gpt-4o-mini', prompt: 'hi', max_tokens: 100, n: 1, best_of: '6' }],
+    ['/v1/chat/completions', { model: 'gpt-4o-mini', messages: msgs, n: CAP + 1 }],
   ] as const) {
     const before = h.double.requests.length;
     const r = await postJson(`${h.url}${path}`, body, auth(USER_KEY));

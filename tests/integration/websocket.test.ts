@@ -92,6 +92,16 @@ test('a key in the query parameter is taken and removed before forwarding; other
   await closed(ws);
 });
 
+test('the key parameter in another case, or next to a header key, is removed too (never forwarded)', async () => {
+  const ws = await openWs(`${wsUrl}/ws/dm/${TOKEN}?API_KEY=${USER_KEY}&Api_Key=${USER_KEY}&api_key=${USER_KEY}&x=1`, [], { headers: { Authorization: `Bearer ${USER_KEY}` } });
+  await roundTrip(ws, 'q2');
+  const hs = h.double.realtime.handshakes.at(-1)!;
+  assert.equal(hs.url, `/ws/dm/${TOKEN}?x=1`);
+  assert.ok(!JSON.stringify(hs).includes(USER_KEY));
+  ws.close();
+  await closed(ws);
+});
+
 test('a key in Sec-WebSocket-Protocol (our marker, and OpenAI realtime\'s) is removed; the 101 names an offered protocol', async () => {
   const ws = await openWs(`${wsUrl}/ws/dm/${TOKEN}`, ['lollms-guard', `lollms-guard.key.${USER_KEY}`]);
   assert.equal(ws.protocol, 'lollms-guard');

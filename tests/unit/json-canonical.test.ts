@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { checkJsonText, decodeUtf8, foldKey } from '../../kernel/json-canonical.js';
+import { checkJsonText, decodeUtf8, foldKey, pythonOnlyJson } from '../../kernel/json-canonical.js';
 
 /** The verdict the validation stage reaches on these bytes (null = canonical). */
 function verdict(bytes: Buffer | string): string | null {
@@ -121,4 +121,30 @@ test("whatever passes, Python's json.loads and a Go struct decode see the model,
     assert.deepEqual(views[i].py, proxy, `python differs on ${b}`);
     assert.deepEqual(views[i].go, proxy, `go differs on ${b}`);
   });
+});
+
+/** What python3's json.loads(bytes) makes of each body: true when it reads it. */
+function pythonReads(bodies: Buffer[]): boolean[] {
+  const script = 'import sys,json,base64\nfor l in sys.stdin:\n  try:\n    json.loads(base64.b64decode(l)); print(1)\n  except Exception: print(0)\n';
+  const r = spawnSync('python3', ['-c', script], { input: bodies.map((b) => b.toString('base64')).join('\n') + '\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim().split('\n').map((x) => x === '1');
+}
+
+test('JSON only Python reads (BOM, UTF-16/32 with or without BOM, NaN / Infinity) is recognised, as python3 agrees', () => {
+  const t = '{"path":"../x","a":[1,"NaN"]}';
+  const lenient: Buffer[] = [
+    Buffer.from('{"x":NaN}'), Buffer.from('{"x":-Infinity,"y":"Infinity"}'), Buffer.from('[Infinity]'),
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(t)]),
+    Buffer.from(t, 'utf16le'), Buffer.from(t, 'utf16le').swap16(),
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')]),
+    Buffer.from(new Uint32Array([...t].map((c) => c.codePointAt(0)!)).buffer),
+  ];
+  // Not JSON to Python either (binary uploads, text, a NaN inside a string only): left to the other checks.
+  const neither: Buffer[] = [Buffer.from('not json'), Buffer.from([0, 1, 2, 3, 255, 254]), Buffer.from('{"x":"NaN"'), Buffer.from('name=NaN&x=1'),
+    Buffer.from('{"x":nan}'), Buffer.from('\ufeff\ufeff{}')];
+  assert.deepEqual(pythonReads(lenient), lenient.map(() => true));
+  assert.deepEqual(pythonReads(neither), neither.map(() => false));
+  for (const b of lenient) assert.equal(pythonOnlyJson(b), true, b.toString('hex'));
+  for (const b of neither) assert.equal(pythonOnlyJson(b), false, b.toString('hex'));
 });

@@ -82,6 +82,15 @@ test('unsafe path values: .., absolute, drive letters, UNC, backslashes, file: U
   for (const v of good) assert.equal(unsafePathValue(v), null, JSON.stringify(v));
 });
 
+test('unsafe path values: C1 controls (NEL), line and paragraph separators, zero-width, bidi controls and a BOM are refused', () => {
+  const bad = ['a\u0080b', 'a\u0085b', 'a\u009bb', 'a\u009fb', 'a\u2028b', 'a\u2029b', 'a\u200bb', 'a\u200db', 'a\u202eb',
+    'a\u2066b', 'a\u061cb', '\ufeffa', 'a\u2060b'];
+  for (const v of bad) assert.notEqual(unsafePathValue(v), null, JSON.stringify(v));
+  // Letters past Latin-1 and the no-break space are names, not controls.
+  const good = ['caf\u00e9.txt', '\u00a0x', '\u65e5\u672c/\u8a9e.md', 'a\u00a0b', 'emoji\u{1f600}'];
+  for (const v of good) assert.equal(unsafePathValue(v), null, JSON.stringify(v));
+});
+
 test('property: a value with a ".." segment is always refused, whatever surrounds it', () => {
   const name = fc.stringMatching(/^[A-Za-z0-9_. -]{0,8}$/);
   fc.assert(fc.property(fc.array(name, { maxLength: 3 }), fc.array(name, { maxLength: 3 }), (a, b) => {

@@ -58,6 +58,10 @@ test('completion cap: max_tokens / max_completion_tokens / n_predict, default ca
   assert.equal(completionCap({ messages: [] }), DEFAULT_COMPLETION_CAP);
   assert.equal(completionCap({ messages: [], max_tokens: 100, n: 3 }), 300);
   assert.equal(completionCap({ input: 'embed me' }), 0);
+  // best_of generates that many too (the server returns n of them): the larger one is charged.
+  assert.equal(completionCap({ prompt: 'x', max_tokens: 10, n: 2, best_of: 5 }), 50);
+  assert.equal(completionCap({ prompt: 'x', max_tokens: 10, best_of: '4' }), 40);
+  assert.equal(completionCap({ prompt: 'x', max_tokens: 10, num_return_sequences: 3 }), 30);
 });
 
 test('default cap applies at the stage; a pre-charge above the whole budget is refused', () => withBudget(DEFAULT_COMPLETION_CAP + 5, async (h) => {
