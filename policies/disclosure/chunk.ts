@@ -105,6 +105,7 @@ export class ChunkRedactor {
         const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
         if (delta) {
           for (const f of DELTA_FIELDS) {
+            if (isObj(delta[f]) && this.rest(delta[f] as Json, NONE)) changed = true; // not a streamed text: judged whole
             if (typeof delta[f] !== 'string') continue;
             const given = delta[f] as string;
             delta[f] = push(`${idx}:${f}`, idx, f, given);

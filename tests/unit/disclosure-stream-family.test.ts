@@ -25,6 +25,7 @@ test('every field a JSON answer redacts is redacted in a streamed delta too', ()
     ['legacy function_call', { function_call: { name: 'f', arguments: `{"k":"${KEY}"}` } }],
     ['annotations', { annotations: [{ type: 'url_citation', url_citation: { title: `x ${KEY}` } }] }],
     ['unknown field', { vendor_extra: { note: `v ${KEY}` } }],
+    ['reasoning as an object', { reasoning: { summary: `s ${KEY}` } }],
     ['nested thinking parts', { content: [{ type: 'thinking', thinking: [{ type: 'text', text: `th ${KEY}` }] }] }],
   ];
   for (const [name, delta] of fields) {
