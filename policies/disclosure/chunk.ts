@@ -2,6 +2,7 @@
 import { TextChannel, type KindSink } from './channel.js';
 import { TokenLogprobs } from './logprobs.js';
 import type { DetectorSet } from './scan.js';
+import { STRUCTURAL as ANSWER_STRUCTURAL } from './json-fields.js';
 import { TypedEventRedactor } from './typed-events.js';
 
 type Json = Record<string, unknown>;
@@ -10,6 +11,19 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as const;
 const OLLAMA_FIELDS = ['content', 'thinking'] as const;
 const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'type', 'index', 'sequence_number', 'item_id', 'output_index', 'content_index']);
+/** Keys a chunk's other texts skip: those a JSON answer leaves alone, and the logprobs (handled with their text). */
+const SKIP = new Set([...ANSWER_STRUCTURAL, 'logprobs']);
+const NONE: ReadonlySet<string> = new Set();
+/** Sub-objects of a delta whose one text field streams in pieces. */
+const NESTED = [['audio', 'transcript'], ['function_call', 'arguments']] as const;
+const TEXT = new Set(['text']);
+const ARGS = new Set(['arguments']);
+const FUNCTION = new Set(['function']);
+const DELTA_HANDLED = new Set([...DELTA_FIELDS, 'tool_calls', ...NESTED.map(([h]) => h)]);
+const CHOICE_HANDLED = new Set(['delta', 'message', 'text']);
+const CHOICES = new Set(['choices']);
+const OLLAMA_HANDLED = new Set<string>(OLLAMA_FIELDS);
+const OLLAMA_TOP = new Set(['message', 'response', 'error']);
 
 interface Slot { choice: number; field: string; tool?: number; ch: TextChannel; logprobs?: TokenLogprobs }
 
@@ -91,20 +105,47 @@ export class ChunkRedactor {
         const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
         if (delta) {
           for (const f of DELTA_FIELDS) {
+            if (isObj(delta[f]) && this.rest(delta[f] as Json, NONE)) changed = true; // not a streamed text: judged whole
             if (typeof delta[f] !== 'string') continue;
             const given = delta[f] as string;
             delta[f] = push(`${idx}:${f}`, idx, f, given);
             if ((f === 'content' || f === 'refusal') && this.logprobsOf(c, `${idx}:${f}`, f, given)) changed = true;
           }
-          if (Array.isArray(delta.tool_calls)) {
-            delta.tool_calls.forEach((tc: unknown, j: number) => {
-              if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
-              const ti = typeof tc.index === 'number' ? tc.index : j;
-              tc.function.arguments = push(`${idx}:tool:${ti}`, idx, 'arguments', tc.function.arguments, ti);
+          // Content as parts (Mistral, some gateways): the text parts continue the same content text.
+          if (Array.isArray(delta.content)) {
+            const parts = delta.content;
+            parts.forEach((part: unknown, j: number) => {
+              if (typeof part === 'string') parts[j] = push(`${idx}:content`, idx, 'content', part);
+              else if (isObj(part)) {
+                if (typeof part.text === 'string') part.text = push(`${idx}:content`, idx, 'content', part.text);
+                if (this.rest(part, TEXT)) changed = true;
+              }
             });
           }
+          // Streamed text under a sub-object: audio transcripts, legacy function_call arguments.
+          for (const [holder, f] of NESTED) {
+            const h = delta[holder];
+            if (!isObj(h)) continue;
+            if (typeof h[f] === 'string') h[f] = push(`${idx}:${holder}.${f}`, idx, `${holder}.${f}`, h[f] as string);
+            if (this.rest(h, new Set([f]))) changed = true;
+          }
+          if (Array.isArray(delta.tool_calls)) {
+            delta.tool_calls.forEach((tc: unknown, j: number) => {
+              if (!isObj(tc)) return;
+              const fn = isObj(tc.function) ? tc.function : null;
+              if (fn && typeof fn.arguments === 'string') {
+                const ti = typeof tc.index === 'number' ? tc.index : j;
+                fn.arguments = push(`${idx}:tool:${ti}`, idx, 'arguments', fn.arguments, ti);
+                if (this.rest(fn, ARGS)) changed = true;
+              } else if (fn && this.rest(fn, NONE)) changed = true;
+              if (this.rest(tc, FUNCTION)) changed = true;
+            });
+          }
+          // Every other text of the delta (function names, annotations, unknown fields) is judged whole, as in a JSON answer.
+          if (this.rest(delta, DELTA_HANDLED)) changed = true;
         }
         if (typeof c.text === 'string') c.text = push(`${idx}:text`, idx, 'text', c.text);
+        if (this.rest(c, CHOICE_HANDLED)) changed = true;
         // Token logprobs other than chat's content/refusal lists carry the answer in pieces this redactor cannot align: dropped.
         if (isObj(c.logprobs) && !Array.isArray(c.logprobs.content) && !Array.isArray(c.logprobs.refusal)) {
           c.logprobs = null;
@@ -114,15 +155,23 @@ export class ChunkRedactor {
           if (this.flushChoice(c, idx)) changed = true;
         }
       });
+      if (this.rest(obj, CHOICES)) changed = true;
     }
     if (isObj(obj.message) || typeof obj.response === 'string') {
       this.last = obj;
       if (isObj(obj.message)) {
         const m = obj.message;
         for (const f of OLLAMA_FIELDS) if (typeof m[f] === 'string') m[f] = push(`o:${f}`, -1, f, m[f] as string);
+        // Tool calls (arguments are an object in Ollama), images, anything else: judged whole.
+        if (this.rest(m, OLLAMA_HANDLED)) changed = true;
       }
       if (typeof obj.response === 'string') obj.response = push('o:response', -1, 'response', obj.response);
+      if (!Array.isArray(obj.choices) && this.rest(obj, OLLAMA_TOP)) changed = true;
       if (obj.done === true && this.flushOllama(obj)) changed = true;
+    } else if (obj.done === true && !Array.isArray(obj.choices)) {
+      // A closing line without text: what is held goes out in a line of its own BEFORE it, since
+      // clients stop reading at `done: true`.
+      this.ollamaBefore();
     }
     if (!Array.isArray(obj.choices) && TypedEventRedactor.knows(obj)) {
       const r = this.typed.process(obj);
@@ -142,6 +191,33 @@ export class ChunkRedactor {
       if (JSON.stringify(obj.error) !== before) changed = true;
     }
     return changed;
+  }
+
+  /**
+   * Redacts, each as a whole, the strings of `v` outside `handled` and outside the keys a JSON answer
+   * leaves alone, at any depth (so a streamed chunk is redacted as the same JSON answer would be).
+   */
+  private rest(v: Json, handled: ReadonlySet<string>): boolean {
+    let changed = false;
+    const walk = (x: unknown): unknown => {
+      if (typeof x === 'string') { const r = this.atomic(x); if (r !== x) changed = true; return r; }
+      if (Array.isArray(x)) { for (let i = 0; i < x.length; i++) x[i] = walk(x[i]); return x; }
+      if (isObj(x)) for (const k of Object.keys(x)) if (!SKIP.has(k)) x[k] = walk(x[k]);
+      return x;
+    };
+    for (const k of Object.keys(v)) if (!handled.has(k) && !SKIP.has(k)) v[k] = walk(v[k]);
+    return changed;
+  }
+
+  /** Held Ollama text, in a synthetic line queued before the chunk being processed. */
+  private ollamaBefore(): void {
+    let held = false;
+    for (const [key, s] of this.slots) if (key.startsWith('o:') && s.ch.held > 0) held = true;
+    if (!held) return;
+    const c = this.syntheticBase();
+    c.done = false;
+    this.flushOllama(c);
+    this.before.push(c);
   }
 
   private deep(v: unknown): unknown {
@@ -178,6 +254,12 @@ export class ChunkRedactor {
       if (!tc) { tc = { index: s.tool, function: { arguments: '' } }; calls.push(tc); }
       const fn = isObj(tc.function) ? tc.function : (tc.function = { arguments: '' } as Json);
       fn.arguments = (typeof fn.arguments === 'string' ? fn.arguments : '') + rest;
+    } else if (s.field.includes('.')) {
+      const [holder, f] = s.field.split('.');
+      const h = isObj(delta[holder]) ? (delta[holder] as Json) : (delta[holder] = {} as Json);
+      h[f] = (typeof h[f] === 'string' ? h[f] : '') + rest;
+    } else if (Array.isArray(delta[s.field])) {
+      (delta[s.field] as unknown[]).push({ type: 'text', text: rest });
     } else {
       delta[s.field] = (typeof delta[s.field] === 'string' ? delta[s.field] : '') + rest;
     }

@@ -38,12 +38,17 @@ class Walker {
     });
   }
 
-  /** Tool-call arguments are JSON inside a string: redact its strings and keep it parseable. */
+  /**
+   * Tool-call arguments are JSON inside a string (OpenAI): redact its strings and keep it parseable.
+   * Ollama sends them as an object: its strings are redacted where they are.
+   */
   toolCalls(msg: Json, path: string): void {
     if (!Array.isArray(msg.tool_calls)) return;
     msg.tool_calls.forEach((tc, j) => {
-      if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
-      tc.function.arguments = this.jsonString(tc.function.arguments, `${path}.tool_calls[${j}].function.arguments`);
+      if (!isObj(tc) || !isObj(tc.function)) return;
+      const args = tc.function.arguments, p = `${path}.tool_calls[${j}].function.arguments`;
+      if (typeof args === 'string') tc.function.arguments = this.jsonString(args, p);
+      else if (args !== null && typeof args === 'object') tc.function.arguments = this.deep(args, p);
     });
   }
 
@@ -86,8 +91,8 @@ export function redactRequestJson(body: unknown, redact: RedactFn): { body: unkn
   return { body, records: w.records };
 }
 
-/** Structural fields of answers: identifiers and enums, never model text. */
-const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'system_fingerprint', 'finish_reason', 'role', 'type', 'index', 'done_reason']);
+/** Structural fields of answers: identifiers and enums, never model text (streams skip the same keys). */
+export const STRUCTURAL: ReadonlySet<string> = new Set(['id', 'object', 'model', 'created', 'system_fingerprint', 'finish_reason', 'role', 'type', 'index', 'done_reason']);
 
 /**
  * Scrubs every text of a non-streamed response, whatever its shape (OpenAI chat and completion choices,
@@ -103,7 +108,20 @@ export function redactResponseJson(body: unknown, redact: RedactFn): { body: unk
     if (!isObj(v)) return v;
     for (const k of Object.keys(v)) {
       const p = path ? `${path}.${k}` : k;
-      if (k === 'tool_calls') { w.toolCalls(v, path); continue; }
+      if (k === 'tool_calls' && Array.isArray(v[k])) {
+        // Arguments are redacted as JSON; everything else in a call (function name, ...) like any answer text.
+        w.toolCalls(v, path);
+        (v[k] as unknown[]).forEach((tc, j) => {
+          if (!isObj(tc)) return;
+          const tp = `${p}[${j}]`;
+          for (const tk of Object.keys(tc)) {
+            if (tk !== 'function' || !isObj(tc.function)) { tc[tk] = walk(tc[tk], `${tp}.${tk}`, tk); continue; }
+            const fn = tc.function;
+            for (const fk of Object.keys(fn)) if (fk !== 'arguments') fn[fk] = walk(fn[fk], `${tp}.function.${fk}`, fk);
+          }
+        });
+        continue;
+      }
       if (k === 'logprobs' && v[k] !== null && typeof v[k] === 'object') { v[k] = logprobs(v[k], p, redact, w); continue; }
       v[k] = walk(v[k], p, k);
     }

@@ -40,7 +40,7 @@ export class SseStreamRedactor implements StreamRedactor {
   private readonly raw: TextChannel;
   private eol = '\n';
 
-  constructor(set: DetectorSet, sink: KindSink, atomic: (s: string) => string) {
+  constructor(set: DetectorSet, sink: KindSink, private readonly atomic: (s: string) => string) {
     this.chunks = new ChunkRedactor(set, sink, atomic);
     this.raw = new TextChannel(set, sink);
   }
@@ -77,6 +77,8 @@ export class SseStreamRedactor implements StreamRedactor {
 
   /** Re-emits one event; `raw` is its exact text including the blank line that ended it. */
   private event(lines: string[], raw: string): string {
+    const named = this.fields(lines);
+    if (named !== lines) { lines = named; raw = lines.join(this.eol) + this.eol + this.eol; }
     const dataIdx: number[] = [];
     const values: string[] = [];
     lines.forEach((l, k) => {
@@ -109,6 +111,24 @@ export class SseStreamRedactor implements StreamRedactor {
     const outLines = lines.filter((_, k) => !dataIdx.includes(k));
     outLines.splice(dataIdx[0], 0, ...dataLines);
     return prefix + outLines.join(this.eol) + this.eol + this.eol;
+  }
+
+  /**
+   * Comments, `event:`, `id:` and unknown fields reach raw logs and page scripts (`lastEventId`):
+   * each value is redacted as a whole. A line that is only a field name becomes a comment when it
+   * held a secret. Returns `lines` itself when nothing changed.
+   */
+  private fields(lines: string[]): string[] {
+    let out = lines;
+    lines.forEach((l, k) => {
+      if (l.startsWith('data:') || l === 'data') return;
+      const c = l.indexOf(':');
+      const r = c < 0 ? this.atomic(l) : l.slice(0, c + 1) + this.atomic(l.slice(c + 1));
+      if (r === l) return;
+      if (out === lines) out = lines.slice();
+      out[k] = c < 0 ? `: ${r}` : r;
+    });
+    return out;
   }
 
   /** A synthetic event: typed events (Responses, Messages) get the `event:` line their clients dispatch on. */
@@ -149,7 +169,11 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     const last = this.lines.take();
     if (last.length) {
       const obj = this.inText ? null : parseJsonObject(last);
-      if (obj) { this.chunks.process(obj); out += JSON.stringify(obj); } else out += this.text.push(last);
+      if (obj) {
+        this.chunks.process(obj);
+        for (const c of this.chunks.takeBefore()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
+        out += JSON.stringify(obj);
+      } else out += this.text.push(last);
     }
     for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
     out += this.text.flush();

@@ -150,7 +150,7 @@ test('B3: secrets, stack frames and server paths in upstream response headers do
 // ---------------------------------------------------------------------------------------------------------------
 // B4 (low): NDJSON (Ollama) stream whose final `{"done":true}` line carries no `message`: the text the redactor
 // held back is sent AFTER the done line, so ollama-js and other clients that stop at `done` lose the answer's end.
-test('B4: no NDJSON content line is sent after the done line', { todo: 'B4: fixed on another branch' }, async () => {
+test('B4: no NDJSON content line is sent after the done line', async () => {
   const up = await startRawUpstream((_head, s) => {
     s.write('HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n');
     s.write(`{"message":{"role":"assistant","content":"key ${AWS_KEY.slice(0, 8)}`);
@@ -213,7 +213,7 @@ test('B6: C1 control characters and line separators in LoLLMS path values are re
 // B7 (medium): the stream rule ("a streamed answer is redacted exactly as the same text redacted at once") fails for
 // fields the JSON answer path does redact: `delta.content` as an array of parts and `delta.audio.transcript`
 // are relayed with the secret on SSE, while the same fields in a JSON answer are redacted.
-test('B7: streamed content-part arrays and audio transcripts are redacted as in a JSON answer', { todo: 'B7: fixed on another branch' }, async () => {
+test('B7: streamed content-part arrays and audio transcripts are redacted as in a JSON answer', async () => {
   const up = await startRawUpstream((_head, s) => {
     s.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n');
     s.write(`data: {"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"arr ${AWS_KEY}"}]}}]}\n\n`);
@@ -231,7 +231,7 @@ test('B7: streamed content-part arrays and audio transcripts are redacted as in 
 // ---------------------------------------------------------------------------------------------------------------
 // B8 (medium): Ollama sends tool-call arguments as a JSON object (`message.tool_calls[].function.arguments`), not a
 // string as OpenAI does; those strings are never redacted, in a JSON answer or an NDJSON stream.
-test('B8: Ollama tool-call arguments (an object) are redacted, JSON and NDJSON', { todo: 'B8: fixed on another branch' }, async () => {
+test('B8: Ollama tool-call arguments (an object) are redacted, JSON and NDJSON', async () => {
   const msg = { role: 'assistant', content: '', tool_calls: [{ function: { name: 'save', arguments: { note: `key ${AWS_KEY}` } } }] };
   for (const stream of [false, true]) {
     const up = await startRawUpstream((_head, s) => {
@@ -254,7 +254,7 @@ test('B8: Ollama tool-call arguments (an object) are redacted, JSON and NDJSON',
 
 // ---------------------------------------------------------------------------------------------------------------
 // B9 (low): SSE comment lines and `event:` / `id:` field values are relayed without redaction.
-test('B9: SSE comments, event names and ids do not carry a secret to the client', { todo: 'B9: fixed on another branch' }, async () => {
+test('B9: SSE comments, event names and ids do not carry a secret to the client', async () => {
   const up = await startRawUpstream((_head, s) => {
     s.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n');
     s.write(`: debug key ${AWS_KEY}\n\n`);
