@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { errorCode, section, startStageHarness, statuses, type SectionOverrides, type StageHarness } from './harness.test.js';
+import { errorCode, section, startStageHarness, statuses, type SectionOverrides, type StageHarness } from '../../../helpers/rate-limit-stage.js';
 import { TEST_REDIS_BASE } from '../../../helpers/redis.js';
 
 const BASE = TEST_REDIS_BASE;

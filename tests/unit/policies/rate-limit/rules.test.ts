@@ -1,7 +1,7 @@
 // Rate-limit stage: scopes, algorithms on a stepped clock, penalties, headers, bypass, exemptions, audit events (memory store).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorCode, section, startStageHarness, statuses, type StageHarness, type StageHarnessOptions } from './harness.test.js';
+import { errorCode, section, startStageHarness, statuses, type StageHarness, type StageHarnessOptions } from '../../../helpers/rate-limit-stage.js';
 
 const T0 = 1_699_999_980_000; // a multiple of 60 000: every test window starts here
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryStore } from '../../../../proxy/stores/memory.js';
 import { completionCap, DEFAULT_COMPLETION_CAP } from '../../../../policies/rate-limit/index.js';
-import { errorCode, section, startStageHarness, type StageHarness } from './harness.test.js';
+import { errorCode, section, startStageHarness, type StageHarness } from '../../../helpers/rate-limit-stage.js';
 
 const T0 = 1_699_999_980_000;
 const chat = (promptChars: number, extra: Record<string, unknown> = {}) =>

@@ -24,7 +24,7 @@ function defaultsOf(s: Schema): unknown {
   return s.default;
 }
 
-// Tests run from dist/tests/unit; the schema stays in the source tree.
+// The schema stays in the source tree, whichever folder the compiled tests run from.
 const schemaPath = join(REPO_ROOT, 'config/policy.schema.json');
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Schema;
 export const DEFAULT_SECTION = defaultsOf(schema.properties!.logging!.properties!.security!) as AuditSection;

@@ -1,10 +1,10 @@
-// Test helper (no tests here; named to sit with the rate-limit tests): the two stages in a tiny express app with a simulated upstream.
+// The two rate-limit stages in a tiny express app with a simulated upstream (unit and integration rate-limit tests).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { CompiledPolicy, DebugSection, RateLimitingSection } from '../../../../kernel/policy.js';
-import type { RequestContext } from '../../../../kernel/context.js';
-import { createRateLimiting, type RateLimitEvent, type RateLimiting } from '../../../../policies/rate-limit/index.js';
+import type { CompiledPolicy, DebugSection, RateLimitingSection } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
+import { createRateLimiting, type RateLimitEvent, type RateLimiting } from '../../policies/rate-limit/index.js';
 
 type Sub<K extends keyof RateLimitingSection> = Partial<RateLimitingSection[K]>;
 export type SectionOverrides = Partial<Omit<RateLimitingSection, 'global' | 'per_user' | 'per_endpoint' | 'tokens' | 'penalties' | 'redis'>> & {
