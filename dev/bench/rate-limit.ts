@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { CompiledPolicy, RateLimitingSection } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { createRateLimiting, type RateLimiting } from '../../policies/rate-limit/index.js';
+import { createRateStore } from '../../proxy/stores/index.js';
 
 const REDIS_URL = process.env.LOLLMS_GUARD_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const DECISION_MS = Number(process.env.BENCH_RL_DECISION_MS ?? 1000);
@@ -124,15 +125,20 @@ async function redisUp(): Promise<boolean> {
 
 export async function benchRateLimit(): Promise<Record<string, number>> {
   const prefix = `lgbench:${randomBytes(4).toString('hex')}:`;
-  const deps = (): Parameters<typeof createRateLimiting>[1] => ({ onEvent: () => {}, debug: policy.raw.debug, env: { BENCH_RL_REDIS_URL: REDIS_URL } });
+  const limiting = (store: 'memory' | 'redis'): RateLimiting => {
+    const section = benchSection(store, prefix);
+    return createRateLimiting(section, {
+      onEvent: () => {}, debug: policy.raw.debug, store: (watch) => createRateStore(section, { env: { BENCH_RL_REDIS_URL: REDIS_URL } }, watch),
+    });
+  };
   const out: Record<string, number> = {};
-  const mem: RateLimiting = createRateLimiting(benchSection('memory', prefix), deps());
+  const mem = limiting('memory');
   out.decisions_per_s_memory = await decisions(mem.requestStage);
   const up = await redisUp();
   out.redis_available = up ? 1 : 0;
   let red: RateLimiting | undefined;
   if (up) {
-    red = createRateLimiting(benchSection('redis', prefix), deps());
+    red = limiting('redis');
     await decisions(red.requestStage); // warm-up: connect, load the script
     out.decisions_per_s_redis = await decisions(red.requestStage);
   }

@@ -3,12 +3,7 @@ import type { RequestHandler } from 'express';
 import type { DebugSection, RateLimitingSection } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { deny } from '../../kernel/deny.js';
-import { FailoverStore } from '../../proxy/stores/failover.js';
-import { MemoryStore } from '../../proxy/stores/memory.js';
-import { RedisStore } from '../../proxy/stores/redis.js';
-import { resolveRedisTarget } from '../../proxy/stores/redis-connection.js';
-import type { SharedClient } from '../../proxy/stores/shared-redis.js';
-import { StoreUnavailableError, type LimitHit, type RateStore } from '../../proxy/stores/types.js';
+import { StoreUnavailableError, type LimitHit, type RateStore, type StoreWatch } from '../../kernel/rate-store.js';
 import {
   SCOPES, clientIdentity, compileLimits, endpointFor, isExempt, penaltyFor, rateLimitHeader, retrySeconds, userIdentity,
   type CompiledLimits,
@@ -27,11 +22,11 @@ export interface RateLimitEvent {
 export interface RateLimitDeps {
   onEvent(e: RateLimitEvent, ctx?: RequestContext): void;
   debug: DebugSection;
-  env?: NodeJS.ProcessEnv;
-  /** ms, for tests. */
-  now?: () => number;
-  /** The process's Redis client (server.ts builds one and shares it with the lockout); without it the store opens its own. */
-  redis?: SharedClient;
+  /**
+   * The counters (proxy/stores builds them: memory, or the process's Redis behind the failover policy),
+   * asked for only when a limit is enforced; `watch` hears of a shared store's outages.
+   */
+  store(watch: StoreWatch): RateStore;
 }
 
 export interface RateLimiting {
@@ -59,30 +54,17 @@ export function createRateLimiting(section: RateLimitingSection, deps: RateLimit
     return { requestStage: skip, tokenStage: pass, storeHealthy: () => true, close: async () => {} };
   }
   const limits = compileLimits(section);
-  const store = buildStore(section, deps);
+  const store = deps.store({
+    onOutage: () => deps.onEvent({ action: 'store_outage', scope: 'store', rule: section.on_store_failure }),
+    onRecovered: () => deps.onEvent({ action: 'store_recovered', scope: 'store', rule: section.on_store_failure }),
+  });
   const budget = section.tokens.per_user_per_minute;
   return {
     requestStage: createRequestStage(limits, store, deps),
     tokenStage: budget > 0 ? createTokenStage(limits, budget, store, deps) : pass,
-    storeHealthy: () => !(store instanceof FailoverStore) || store.healthy,
+    storeHealthy: () => store.healthy !== false,
     close: () => store.close(),
   };
-}
-
-/** memory: one instance. redis: the shared store, behind the failover policy (fail_open / fail_closed). */
-export function buildStore(section: RateLimitingSection, deps: RateLimitDeps): RateStore {
-  if (section.store === 'memory') return new MemoryStore({ now: deps.now });
-  const shared = deps.redis ?? (() => {
-    const target = resolveRedisTarget(section, deps.env ?? process.env);
-    return { target, client: target.create(), own: true };
-  })();
-  const primary = new RedisStore({ client: shared.client, ownsClient: 'own' in shared, now: deps.now, probeKey: shared.target.prefix + 'probe' });
-  const fallback = new MemoryStore({ now: deps.now, name: 'memory-fallback' });
-  return new FailoverStore(primary, fallback, {
-    mode: section.on_store_failure,
-    onOutage: () => deps.onEvent({ action: 'store_outage', scope: 'store', rule: section.on_store_failure }),
-    onRecovered: () => deps.onEvent({ action: 'store_recovered', scope: 'store', rule: section.on_store_failure }),
-  });
 }
 
 function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimitDeps): RequestHandler {

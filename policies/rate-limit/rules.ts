@@ -2,8 +2,7 @@
 import picomatch from 'picomatch';
 import type { RateLimitingSection } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
-import { effectivePrefix } from '../../proxy/stores/redis-connection.js';
-import { ALGORITHM_TAG, type LimitHit, type LimitRule, type LimitState, type Penalty } from '../../proxy/stores/types.js';
+import { ALGORITHM_TAG, effectivePrefix, type LimitHit, type LimitRule, type LimitState, type Penalty } from '../../kernel/rate-store.js';
 
 export type Scope = 'global' | 'per_user' | 'per_endpoint';
 

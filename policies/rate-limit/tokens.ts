@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import type { RequestContext } from '../../kernel/context.js';
 import { deny } from '../../kernel/deny.js';
 import { endpointOf } from '../../kernel/endpoints.js';
-import { StoreUnavailableError, type RateStore } from '../../proxy/stores/types.js';
+import { StoreUnavailableError, type RateStore } from '../../kernel/rate-store.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
 

@@ -3,7 +3,7 @@ import type { MemoryStore } from './memory.js';
 import type { RedisStore } from './redis.js';
 import {
   StoreUnavailableError, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type Penalty, type RateStore,
-} from './types.js';
+} from '../../kernel/rate-store.js';
 
 export interface FailoverOptions {
   readonly mode: 'fail_open' | 'fail_closed';

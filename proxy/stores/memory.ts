@@ -2,7 +2,7 @@
 import {
   PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitRule, type LimitState,
   type Penalty, type RateStore,
-} from './types.js';
+} from '../../kernel/rate-store.js';
 
 const EPS = 1e-9;
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import type { RateLimitingSection } from '../../kernel/policy.js';
+import { effectivePrefix } from '../../kernel/rate-store.js';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 export type RedisClient = Redis | Cluster;
@@ -48,15 +49,6 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
   if (!m) return undefined;
   const port = Number(m[2]);
   return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
-}
-
-/** The key prefix the limiter and lockout use (see docs/rate-limits.md, "Redis deployments"). */
-export function effectivePrefix(section: RateLimitingSection): string {
-  const r = section.redis as RateLimitingSection['redis'] | undefined; // hand-built sections in tests may omit it
-  const prefix = r?.key_prefix ? r.key_prefix : section.key_prefix;
-  // Everything between the first "{" and the next "}" is hashed: with the prefix leading the key, every key
-  // of this deployment has the same tag, so one script's keys always share one slot.
-  return r?.mode === 'cluster' ? `{${prefix === '' ? 'lollms-guard' : prefix}}` : prefix;
 }
 
 /** The cluster slot every key with this prefix hashes to. */

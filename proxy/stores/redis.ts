@@ -5,7 +5,7 @@ import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.j
 import {
   ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitRule,
   type LimitState, type Penalty, type RateStore,
-} from './types.js';
+} from '../../kernel/rate-store.js';
 
 export interface RedisStoreOptions {
   /** A standalone server's URL: the store opens (and closes) its own client. */

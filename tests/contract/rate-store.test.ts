@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryStore } from '../../proxy/stores/memory.js';
 import { RedisStore } from '../../proxy/stores/redis.js';
-import type { HitResult, LimitHit, LimitRule, Penalty, RateStore } from '../../proxy/stores/types.js';
+import type { HitResult, LimitHit, LimitRule, Penalty, RateStore } from '../../kernel/rate-store.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const REDIS_URL = TEST_REDIS_URL;

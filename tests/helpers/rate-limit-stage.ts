@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { CompiledPolicy, DebugSection, RateLimitingSection } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
-import { createRateLimiting, type RateLimitEvent, type RateLimiting } from '../../policies/rate-limit/index.js';
+import { createRateLimiting, type RateLimitDeps, type RateLimitEvent, type RateLimiting } from '../../policies/rate-limit/index.js';
+import { createRateStore } from '../../proxy/stores/index.js';
 
 type Sub<K extends keyof RateLimitingSection> = Partial<RateLimitingSection[K]>;
 export type SectionOverrides = Partial<Omit<RateLimitingSection, 'global' | 'per_user' | 'per_endpoint' | 'tokens' | 'penalties' | 'redis'>> & {
@@ -32,6 +33,8 @@ export interface StageHarnessOptions {
   mode?: 'enforce' | 'permissive';
   now?: () => number;
   env?: NodeJS.ProcessEnv;
+  /** The store handed to the stages (default: built by proxy/stores from the section, env and clock). */
+  store?: RateLimitDeps['store'];
 }
 
 export interface Req { key?: string; ip?: string; body?: unknown; method?: string; headers?: Record<string, string> }
@@ -86,7 +89,7 @@ function upstream(req: express.Request, res: express.Response): void {
 export async function startStageHarness(o: StageHarnessOptions): Promise<StageHarness> {
   const events: RateLimitEvent[] = [];
   const debug: DebugSection = { enabled: false, verbose_errors: false, bypass_rate_limits: false, ...o.debug };
-  const rl = createRateLimiting(o.section, { onEvent: (e) => events.push(e), debug, env: o.env, now: o.now });
+  const rl = createRateLimiting(o.section, { onEvent: (e) => events.push(e), debug, store: o.store ?? ((watch) => createRateStore(o.section, { env: o.env, now: o.now }, watch)) });
   const policy = { raw: { debug }, mode: o.mode ?? 'enforce' } as unknown as CompiledPolicy;
   const ctxs: RequestContext[] = [];
   const done: Array<Promise<void>> = [];

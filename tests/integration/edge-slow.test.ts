@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { startHarness, basePolicy, auth, postJson, ADMIN_KEY, type Harness } from '../../dev/harness.js';
 import { eventsOf, requestLines, sleep, waitFor } from '../helpers/http.js';
 import { addressGroup } from '../../proxy/connections.js';
@@ -179,6 +180,32 @@ test('a peer in trust_proxy (a reverse proxy carrying many clients) is not cappe
     const r = await fetch(`${x.url}/v1/models`, { headers: { ...auth(ADMIN_KEY), Connection: 'close' } });
     assert.equal(r.status, 200);
     await r.text();
+  } finally {
+    for (const s of held) s.destroy();
+    await x.close();
+  }
+});
+
+test('trust_proxy follows a reload: a peer added to it is no longer capped, without a restart', async () => {
+  const x = await startHarness({ policy: serverKeys('max_connections_per_ip = 2') });
+  const p = Number(new URL(x.url).port);
+  const held: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = net.connect(p, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    await sleep(100);
+    assert.match((await watch(() => {}, p)).data, /^HTTP\/1\.1 429 /);
+    writeFileSync(x.policyFile, readFileSync(x.policyFile, 'utf8').replace('port = 0', 'port = 0\ntrust_proxy = ["127.0.0.1"]'));
+    const r = await x.proxy.reload();
+    assert.equal(r.ok, true, r.problems?.join('\n'));
+    assert.deepEqual(r.restartNeeded, []);
+    const ok = await fetch(`${x.url}/v1/models`, { headers: { ...auth(ADMIN_KEY), Connection: 'close' } });
+    assert.equal(ok.status, 200);
+    await ok.text();
   } finally {
     for (const s of held) s.destroy();
     await x.close();

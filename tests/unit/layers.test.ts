@@ -17,19 +17,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
  * Imports that still point the wrong way, each to be removed (the test fails when one of them no longer
  * exists, so this list only shrinks).
  */
-const KNOWN: readonly string[] = [
-  'policies/lockout.ts -> proxy/stores/redis-connection.js',
-  'policies/lockout.ts -> proxy/stores/shared-redis.js',
-  'policies/rate-limit/index.ts -> proxy/stores/failover.js',
-  'policies/rate-limit/index.ts -> proxy/stores/memory.js',
-  'policies/rate-limit/index.ts -> proxy/stores/redis.js',
-  'policies/rate-limit/index.ts -> proxy/stores/redis-connection.js',
-  'policies/rate-limit/index.ts -> proxy/stores/shared-redis.js',
-  'policies/rate-limit/index.ts -> proxy/stores/types.js',
-  'policies/rate-limit/rules.ts -> proxy/stores/redis-connection.js',
-  'policies/rate-limit/rules.ts -> proxy/stores/types.js',
-  'policies/rate-limit/tokens.ts -> proxy/stores/types.js',
-];
+const KNOWN: readonly string[] = [];
 
 function sources(dir: string): string[] {
   const out: string[] = [];

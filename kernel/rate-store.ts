@@ -1,4 +1,5 @@
-// The rate-limit store core: what every store (memory, redis, failover) decides atomically, with an injectable clock.
+// The rate-limit store contract: what every store (memory, redis, failover; built in proxy/stores) decides atomically.
+import type { RateLimitingSection } from './policy.js';
 
 export type Algorithm = 'token_bucket' | 'sliding_window' | 'fixed_window';
 
@@ -72,7 +73,15 @@ export interface RateStore {
   settle(key: string, id: string, amount: number, windowMs: number): Promise<void>;
   /** Remaining ban in ms (0 = none). */
   banTtl(banKey: string): Promise<number>;
+  /** false while a shared store is away (for /health); a store that cannot be away leaves it out. */
+  readonly healthy?: boolean;
   close(): Promise<void>;
+}
+
+/** What a store tells the policy area that uses it: the shared store went away, or came back. */
+export interface StoreWatch {
+  onOutage(): void;
+  onRecovered(): void;
 }
 
 /** Thrown by the failover store in fail_closed mode while the shared store is away. */
@@ -88,3 +97,12 @@ export const PENDING_MAX_MS = 15 * 60_000;
 
 export const ALGORITHM_CODE: Readonly<Record<Algorithm, number>> = { token_bucket: 1, sliding_window: 2, fixed_window: 3 };
 export const ALGORITHM_TAG: Readonly<Record<Algorithm, string>> = { token_bucket: 'tb', sliding_window: 'sw', fixed_window: 'fw' };
+
+/** The key prefix the limiter and lockout use (see docs/rate-limits.md, "Redis deployments"). */
+export function effectivePrefix(section: RateLimitingSection): string {
+  const r = section.redis as RateLimitingSection['redis'] | undefined; // hand-built sections in tests may omit it
+  const prefix = r?.key_prefix ? r.key_prefix : section.key_prefix;
+  // Everything between the first "{" and the next "}" is hashed: with the prefix leading the key, every key
+  // of this deployment has the same tag, so one script's keys always share one slot.
+  return r?.mode === 'cluster' ? `{${prefix === '' ? 'lollms-guard' : prefix}}` : prefix;
+}
