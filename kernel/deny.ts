@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS, ERROR_CODE_HEADER, errorBody, type ErrorCode, type ErrorShape } from './errors.js';
 import { routeFamily } from './endpoints.js';
+import type { RequestContext } from './context.js';
 
 export interface DenyOptions {
   readonly stage: string;
@@ -28,6 +29,32 @@ export function deny(req: IncomingMessage, res: ServerResponse, code: ErrorCode,
   sendError(res, code, opts.headers, [opts.detail, verbose].filter(Boolean).join(' ') || undefined);
   ctx.errorCode = code;
   return true;
+}
+
+export interface OutcomeOptions {
+  readonly stage: string;
+  readonly outcome: 'deny' | 'modify';
+  /** The policy key path that decided (e.g. `upstream.timeout_seconds`). */
+  readonly rule: string;
+  readonly reason?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The status to answer with, when not the catalogue's. */
+  readonly status?: number;
+}
+
+/**
+ * Records the outcome given and always answers: for what no mode softens (the upstream failed, the
+ * breaker is open, the audit cannot be written) and for answers a response filter replaces.
+ */
+export function answerError(ctx: RequestContext, res: ServerResponse, code: ErrorCode, opts: OutcomeOptions): void {
+  recordOutcome(ctx, code, opts);
+  sendError(res, code, opts.headers, undefined, opts.status);
+}
+
+/** Records an outcome that can no longer be answered (the answer's head is out): the audit still says why. */
+export function recordOutcome(ctx: RequestContext, code: ErrorCode, opts: Pick<OutcomeOptions, 'stage' | 'outcome' | 'rule' | 'reason'>): void {
+  ctx.decisions.push({ stage: opts.stage, outcome: opts.outcome, code, rule: opts.rule, reason: opts.reason });
+  ctx.errorCode = code;
 }
 
 /** Writes an error answer unless headers were already sent (then the connection is ended). */

@@ -1,6 +1,7 @@
 // Policy checks the JSON Schema cannot express (URLs, CIDRs, roles, routes, regexes, duplicates) and start-up warnings.
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
+import { editDistance } from './edit-distance.js';
 import { checkPatternSafety } from './disclosure/safety.js';
 import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
 import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
@@ -21,20 +22,6 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 const show = (v: unknown): string => JSON.stringify(v);
 const obj = (v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
-/** Optimal string alignment distance (a swap of two neighbours costs 1: "brust" -> "burst"). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
 
 /** The closest candidate, if it is close enough to be a likely typo. */
 export function didYouMean(word: string, candidates: readonly string[]): string | null {

@@ -4,8 +4,8 @@ import type { ValidationSection } from '../kernel/policy.js';
 import { deny } from '../kernel/deny.js';
 import { collectUrls, createUrlGuard } from './url-guard.js';
 import { checkJsonText, decodeUtf8 } from '../kernel/json-canonical.js';
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
+import { promptLength } from './prompt-length.js';
+import { isJsonType } from '../kernel/media-type.js';
 
 /** Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). */
 export function jsonDepth(buf: Buffer, limit: number): number {
@@ -26,22 +26,6 @@ export function jsonDepth(buf: Buffer, limit: number): number {
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return max;
-}
-
-/** Text of every prompt field (chat messages, completion prompts, embedding inputs, native LoLLMS prompts). */
-export function promptLength(body: Record<string, unknown>): number {
-  let n = 0;
-  const text = (v: unknown): void => {
-    if (typeof v === 'string') n += v.length;
-    else if (Array.isArray(v)) for (const x of v) text(x);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.text === 'string') n += o.text.length;
-      if (typeof o.content === 'string' || Array.isArray(o.content)) text(o.content);
-    }
-  };
-  for (const f of ['messages', 'prompt', 'input', 'text', 'system', 'suffix', 'instructions']) text(body[f]);
-  return n;
 }
 
 /** Walks all strings: reports NUL characters and NFC-normalises in place. Returns [hasNul, changed]. */
@@ -78,7 +62,7 @@ export function createValidation(section: ValidationSection): RequestHandler {
     const raw = ctx.rawBody;
     if (!raw || raw.length === 0) return next();
     const type = req.headers['content-type'];
-    const looksJson = type === undefined || JSON_TYPE.test(type);
+    const looksJson = type === undefined || isJsonType(type);
     if (!looksJson && on && section.json_only) {
       if (deny(req, res, 'unsupported_media_type', { stage: 'validation', rule: 'validation.json_only' })) return;
     }

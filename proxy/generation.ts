@@ -7,7 +7,6 @@ import { KeySources, type KeySource } from '../policies/oidc/keys.js';
 import { createPolicyApp, type PolicyApp } from './app.js';
 import { nextAuditLogger, pendingAudit } from './audit-handover.js';
 import type { AuditLogger } from './audit/types.js';
-import { createExtensions, type Extensions } from './extensions.js';
 import { upstreamProbe, type CheckState } from './health.js';
 import { resolveExtraKeys } from './keys.js';
 import { auditSampler } from './metrics/audit.js';
@@ -20,7 +19,6 @@ import type { RequestContext } from '../kernel/context.js';
 export interface Generation {
   readonly papp: PolicyApp;
   readonly audit: AuditLogger;
-  readonly ext: Extensions;
   /** OIDC key sources of this policy's issuers (shared with the next policy when its issuer stays). */
   readonly keys: readonly KeySource[];
   /** server.trust_proxy, compiled at load: peers exempt from the per-address connection cap. */
@@ -97,15 +95,13 @@ export class Generations {
   /** Requests in flight finish under the pipeline they started with; its upstream pool closes afterwards. */
   retire(old: Generation): void {
     setTimeout(() => {
-      old.papp.pipeline.close();
-      void old.ext.close();
+      void old.papp.pipeline.close();
     }, (old.papp.policy.raw.server.request_timeout_seconds + 1) * 1000).unref();
   }
 
   async close(): Promise<void> {
     const g = this.current;
-    g.papp.pipeline.close();
-    await g.ext.close();
+    await g.papp.pipeline.close();
     await g.audit.close();
     await this.lockouts?.table.close();
     await this.sharedRedis.close();
@@ -134,14 +130,6 @@ export class Generations {
     const audit = pending.logger;
     const extraKeys = resolveExtraKeys(policy, env, say, !dryRun);
     const lockouts = this.prepareLockouts(policy, redis.shared);
-    let ext: Extensions;
-    try {
-      ext = createExtensions(policy, { audit, env, say, metrics, dryRun: dryRun !== undefined, redis: redis.shared });
-    } catch (e) {
-      lockouts.abandon();
-      redis.abandon();
-      throw e;
-    }
     let papp: PolicyApp;
     let keys: KeySource[] = [];
     try {
@@ -159,7 +147,8 @@ export class Generations {
             else if (e.action === 'lockout') metrics.authFailure('lockout');
           },
         },
-        upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: this.d.tls, hooks: ext.hooks },
+        upstream: { breaker, upstreamKey: upstreamKeyEnv ? env[upstreamKeyEnv] || undefined : undefined, tls: this.d.tls },
+        limits: { audit, env, say, metrics, redis: redis.shared },
         health: {
           checks: async () => {
             const checks: Record<string, CheckState> = {
@@ -167,7 +156,7 @@ export class Generations {
               // fail_open keeps serving without its audit: degraded, not down (a probe must not pull the pod).
               audit: audit.healthy() ? 'ok' : policy.raw.logging.security.on_failure === 'fail_open' ? 'degraded' : 'down',
             };
-            const store = ext.storeHealthy();
+            const store = papp.pipeline.storeHealthy();
             if (store !== undefined) checks.rate_limit_store = store ? 'ok' : 'degraded';
             return checks;
           },
@@ -182,12 +171,10 @@ export class Generations {
         onWebSocketOpen: (ctx) => metrics.websocket.opened(ctx),
         dryRun,
         auditWritable: () => audit.healthy(),
-        extra: ext.stages,
       });
     } catch (e) {
       lockouts.abandon();
       this.oidcKeys.abandon(keys);
-      void ext.close();
       redis.abandon();
       throw e;
     }
@@ -198,6 +185,6 @@ export class Generations {
     pending.takeOver(own);
     if (!running) own.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
     const trustPeer = proxyaddr.compile([...policy.raw.server.trust_proxy]);
-    return { papp, audit: own, ext, keys, trusted: (ip) => trustPeer(ip, 0) };
+    return { papp, audit: own, keys, trusted: (ip) => trustPeer(ip, 0) };
   }
 }

@@ -1,7 +1,8 @@
 // One stream of text redacted as it arrives: sends what no later text can change, holds a bounded rest.
 import { NfaScanner } from './regex/nfa.js';
 import { isPlaceholder } from './validators.js';
-import { CUSTOM_MATCH_CAP, mergeFindings, scanBuiltin, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding, type Match } from './scan.js';
+import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding } from './scan.js';
+import { scanBuiltin, type Match } from './builtin-scan.js';
 import type { TriggerCache } from './prefilter.js';
 
 /** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
@@ -37,6 +38,12 @@ export class TextChannel {
   private readonly matches: Match[] = [];
   /** Input characters dropped while swallowing the tail of an over-long token. */
   private swallowed = 0;
+  /**
+   * A finding that reached the end of the text while its match could still grow (a value longer than the hold
+   * bound), with its detector: until sent, it takes in the rest of its token as that arrives, so a hold of
+   * another detector that keeps it back cannot let the tail out unredacted.
+   */
+  private growing: { f: Finding; k: number } | null = null;
   /** Redacted spans sent so far, in input offsets, as [start, end, marker] (for token logprobs); the owner trims it. */
   readonly redacted: Array<[number, number, string]> = [];
 
@@ -83,6 +90,7 @@ export class TextChannel {
     let overflow = false;
     const cache: TriggerCache = new Map();
     let cacheFrom = len;
+    const grows = this.grow(text, base);
     for (const c of this.cursors) if (c - base < cacheFrom) cacheFrom = Math.max(0, c - base);
     set.builtins.forEach((d, k) => {
       let cur = this.cursors[k] - base;
@@ -94,8 +102,9 @@ export class TextChannel {
       for (const m of ms) {
         if (m.anchor >= hold) break; // an attempt before it could still change: decided later
         if (m.valid) {
-          this.found.push({ start: m.start + base, end: m.fend + base, kind: d.kind, priority: d.priority });
-          if (!final && m.fend === len && set.growsAt(d, text, m.anchor)) overflow = true;
+          const f = { start: m.start + base, end: m.fend + base, kind: d.kind, priority: d.priority };
+          this.found.push(f);
+          if (!final && m.fend === len && set.growsAt(d, text, m.anchor)) { overflow = true; this.growing = { f, k }; }
         }
         cur = m.end;
         if (hold < cur) hold = set.holdOf(d, text, cur);
@@ -130,7 +139,7 @@ export class TextChannel {
     const sendable = merged.filter((f) => f.end <= cut);
     const out = this.emit(text, from, cut, sendable);
     const last = sendable[sendable.length - 1];
-    if (overflow && cut === len && last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
+    if ((overflow || grows) && cut === len && last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
     this.advance(cut);
     return out;
   }
@@ -154,6 +163,18 @@ export class TextChannel {
     return out;
   }
 
+  /** Extends the growing finding over the token text that arrived after it; true while it still reaches the end. */
+  private grow(text: string, base: number): boolean {
+    const g = this.growing;
+    if (g === null) return false;
+    const at = g.f.end - base;
+    TOKEN_CONTINUATION.lastIndex = at;
+    g.f.end += TOKEN_CONTINUATION.exec(text)![0].length;
+    if (this.cursors[g.k] < g.f.end) this.cursors[g.k] = g.f.end;
+    if (g.f.end - base < text.length) this.growing = null;
+    return this.growing !== null;
+  }
+
   private emit(text: string, from: number, cut: number, findings: Finding[]): string {
     const kinds = new Map<string, number>();
     const out = this.set.apply(text, from, cut, findings, kinds);
@@ -170,6 +191,7 @@ export class TextChannel {
     const abs = this.bufStart + cut;
     this.sent = abs;
     if (this.found.length) this.found = this.found.filter((f) => f.start >= abs);
+    if (this.growing && this.growing.f.start < abs) this.growing = null;
     for (const pairs of this.spans) {
       let w = 0;
       for (let j = 0; j < pairs.length; j += 2) if (pairs[j + 1] > abs) { pairs[w++] = pairs[j]; pairs[w++] = pairs[j + 1]; }

@@ -73,7 +73,7 @@ function codePath(v: string): boolean {
 
 /** A value assigned to a secret (not password) name: long enough, random enough, not an expression, path, URL or word. */
 export function isKeyedSecret(v: string): boolean {
-  if (v.length < 8 || v.length > 4096 || isPlaceholder(v)) return false;
+  if (v.length < 8 || isPlaceholder(v)) return false;
   if (/\s/.test(v) || v.includes('://') || /^[~.]{0,2}\/[A-Za-z0-9_.-]+\//.test(v) || /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(v)) return false;
   if (/^[0-9]+$/.test(v)) return v.length >= 8;
   if (!isSecretValue(v, false) || codePath(v)) return false;
@@ -95,8 +95,11 @@ const NAME_REST = r`([A-Za-z0-9_.-]{0,64})`;
 const CLOSE = r`((?:["'\]]|&quot;){0,2})`;
 // One way to read each separator (little ambiguity keeps the streams' hold-back regex cheap).
 const SEP = r`([ \t]{0,4}(?:=>|::=|:=|\?=|\+=|\.=|!=|=|:|,|->|\(|>)|[ \t]{1,4}(?:value[ \t]{0,3}=|is(?=[ \t])))[ \t]{0,4}`;
-// Values are bounded (as before) so that a stream never holds more than a few hundred characters for a name.
-const VALUE = r`(?:"([^"\r\n]{1,256})"|'([^'\r\n]{1,256})'|\x60([^\x60\r\n]{1,256})\x60|([^\s"'\x60,;<>(){}\[\]]{1,256}))`;
+// Values run to their end: a bound here was where a longer value's redaction stopped, leaving its tail. What a
+// stream holds for a name is bounded by the detectors' holdCap instead: past it, the value found so far goes out
+// redacted and the rest of its token is swallowed. So that a long quoted value is found before its closing quote
+// arrives, the closing quote is optional (an unclosed value runs to the end of the line; validators refuse spaces).
+const VALUE = r`(?:"([^"\r\n]+)"?|'([^'\r\n]+)'?|\x60([^\x60\r\n]+)\x60?|([^\s"'\x60,;<>(){}\[\]]+))`;
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
 
@@ -166,7 +169,8 @@ export const CONTEXT_DETECTORS: readonly DetectorSpec[] = [
   },
   {
     kind: 'password', filter: KEY, priority: 75, groups: [1], validate: curlPassword, at: { re: '(?<![A-Za-z0-9_-])(?:-u|--user)[ \\t=]' },
-    source: r`(?:-u|--user)(?:[ \t]{1,4}|=)["']?[^\s:"'$]{1,64}:([^\s"']{3,256})`,
+    holdCap: 1024,
+    source: r`(?:-u|--user)(?:[ \t]{1,4}|=)["']?[^\s:"'$]{1,64}:([^\s"']{3,})`,
   },
   {
     // An indented `name: base64` line, as under a Kubernetes Secret's `data:`.

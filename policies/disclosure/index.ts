@@ -2,11 +2,13 @@
 import { DETECTORS, ERROR_FILTERS, FILTER_DEFAULTS } from './detectors.js';
 import { redactRequestJson, redactResponseJson, type RedactionRecord } from './json-fields.js';
 import { checkPatternSafety } from './safety.js';
+import { editDistance } from '../edit-distance.js';
 import { compileBuiltin, compileCustom, DetectorSet, type Finding } from './scan.js';
 import { NdjsonStreamRedactor, SseStreamRedactor, TextStreamRedactor, type StreamFormat, type StreamRedactor } from './stream.js';
 
 export { checkPatternSafety } from './safety.js';
-export { detectStreamFormat, type StreamFormat, type StreamRedactor } from './stream.js';
+export { detectStreamFormat, type StreamFormat } from '../../kernel/media-type.js';
+export type { StreamRedactor } from './stream.js';
 export { FILTER_DEFAULTS } from './detectors.js';
 export type { RedactionRecord } from './json-fields.js';
 
@@ -58,16 +60,6 @@ export function validateDisclosureOptions(opts: Partial<DisclosureOptions>): str
     problems.push(`request_action: "${String(opts.request_action)}" is not one of "redact", "block"`);
   }
   return problems;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** Compiles the section once; throws with every problem listed when it is invalid. */

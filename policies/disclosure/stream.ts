@@ -1,16 +1,17 @@
 // Stream redactors for SSE, NDJSON and unframed text: parse the framing, redact the text, re-emit well-formed bytes.
 import { StringDecoder } from 'node:string_decoder';
+import { LineFramer, MAX_FRAME } from '../../kernel/framing.js';
 import { TextChannel, type KindSink } from './channel.js';
 import { ChunkRedactor } from './chunk.js';
 import type { DetectorSet } from './scan.js';
 
-export type StreamFormat = 'sse' | 'ndjson' | 'text';
+export type { StreamFormat } from '../../kernel/media-type.js';
 
 /** Bytes safe to send now; throwing means the caller must end the stream with an error (fail closed). */
 export interface StreamRedactor { push(chunk: Buffer): Buffer; end(): Buffer }
 
-/** An SSE event or NDJSON line longer than this is refused (the stream fails closed). */
-export const MAX_FRAME = 8 * 1024 * 1024;
+/** An SSE event or NDJSON line longer than kernel/framing's MAX_FRAME is refused (the stream fails closed). */
+export { MAX_FRAME } from '../../kernel/framing.js';
 
 const parseJsonObject = (s: string): Record<string, unknown> | null => {
   const t = s.trimStart();
@@ -31,7 +32,10 @@ export class TextStreamRedactor implements StreamRedactor {
 
 export class SseStreamRedactor implements StreamRedactor {
   private readonly decoder = new StringDecoder('utf8');
-  private buf = '';
+  private readonly lines = new LineFramer('any');
+  /** The event being read: its lines, and its exact text so far (re-emitted as is when nothing changes). */
+  private eventLines: string[] = [];
+  private eventRaw = '';
   private readonly chunks: ChunkRedactor;
   private readonly raw: TextChannel;
   private eol = '\n';
@@ -50,34 +54,24 @@ export class SseStreamRedactor implements StreamRedactor {
   }
 
   private take(text: string, final: boolean): string {
-    this.buf += text;
     let out = '';
-    let eventStart = 0;
-    let lines: string[] = [];
-    let i = 0;
-    const buf = this.buf;
-    while (i < buf.length) {
-      const at = nextBreak(buf, i);
-      if (at < 0) break;
-      if (buf[at] === '\r' && at === buf.length - 1 && !final) break; // may be the first half of \r\n
-      const width = buf[at] === '\r' && buf[at + 1] === '\n' ? 2 : 1;
-      const line = buf.slice(i, at);
-      this.eol = buf.slice(at, at + width);
-      i = at + width;
+    this.lines.push(text, (line, eol) => {
+      this.eol = eol;
+      this.eventRaw += line + eol;
       if (line === '') {
-        out += this.event(lines, buf.slice(eventStart, i));
-        lines = [];
-        eventStart = i;
-      } else lines.push(line);
-    }
-    if (final && eventStart < buf.length) {
-      const rest = buf.slice(eventStart);
+        out += this.event(this.eventLines, this.eventRaw);
+        this.eventLines = [];
+        this.eventRaw = '';
+      } else this.eventLines.push(line);
+    }, final);
+    if (final) {
+      const rest = this.eventRaw + this.lines.take();
       const tail = rest.split(/\r\n|\r|\n/).filter((l) => l !== '');
-      out += tail.length ? this.event(tail, rest + this.eol + this.eol) : rest;
-      eventStart = buf.length;
+      if (rest) out += tail.length ? this.event(tail, rest + this.eol + this.eol) : rest;
+      this.eventLines = [];
+      this.eventRaw = '';
     }
-    this.buf = buf.slice(eventStart);
-    if (this.buf.length > MAX_FRAME) throw new Error(`SSE event longer than ${MAX_FRAME} bytes`);
+    if (this.eventRaw.length + this.lines.held > MAX_FRAME) throw new Error(`SSE event longer than ${MAX_FRAME} bytes`);
     return out;
   }
 
@@ -135,18 +129,9 @@ export class SseStreamRedactor implements StreamRedactor {
   }
 }
 
-/** Index of the next line break at or after `from`, -1 when none yet. */
-function nextBreak(s: string, from: number): number {
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || c === 13) return i;
-  }
-  return -1;
-}
-
 export class NdjsonStreamRedactor implements StreamRedactor {
   private readonly decoder = new StringDecoder('utf8');
-  private buf = '';
+  private readonly lines = new LineFramer('lf');
   /** The current line is not JSON: it streams through the text channel. */
   private inText = false;
   private readonly chunks: ChunkRedactor;
@@ -161,10 +146,10 @@ export class NdjsonStreamRedactor implements StreamRedactor {
 
   end(): Buffer {
     let out = this.take(this.decoder.end());
-    if (this.buf.length) {
-      const obj = this.inText ? null : parseJsonObject(this.buf);
-      if (obj) { this.chunks.process(obj); out += JSON.stringify(obj); } else out += this.text.push(this.buf);
-      this.buf = '';
+    const last = this.lines.take();
+    if (last.length) {
+      const obj = this.inText ? null : parseJsonObject(last);
+      if (obj) { this.chunks.process(obj); out += JSON.stringify(obj); } else out += this.text.push(last);
     }
     for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
     out += this.text.flush();
@@ -173,25 +158,20 @@ export class NdjsonStreamRedactor implements StreamRedactor {
 
   private take(s: string): string {
     let out = '';
-    let from = 0;
-    for (;;) {
-      const nl = s.indexOf('\n', from);
-      if (nl < 0) break;
-      out += this.line(this.buf + s.slice(from, nl + 1));
-      this.buf = '';
+    this.lines.push(s, (line, eol) => {
+      out += this.line(line + eol);
       this.inText = false;
-      from = nl + 1;
-    }
-    const rest = s.slice(from);
-    if (rest) {
-      if (!this.inText && (this.buf + rest).trimStart().length > 0 && !(this.buf + rest).trimStart().startsWith('{')) {
+    });
+    // A line that does not open a JSON object is text: it streams now rather than waiting for its end.
+    const held = this.lines.peek();
+    if (held.length > 0) {
+      if (this.inText) out += this.text.push(this.lines.take());
+      else if (held.trimStart().length > 0 && !held.trimStart().startsWith('{')) {
         this.inText = true;
-        out += this.text.push(this.buf + rest);
-        this.buf = '';
-      } else if (this.inText) out += this.text.push(rest);
-      else this.buf += rest;
+        out += this.text.push(this.lines.take());
+      }
     }
-    if (this.buf.length > MAX_FRAME) throw new Error(`NDJSON line longer than ${MAX_FRAME} bytes`);
+    if (this.lines.held > MAX_FRAME) throw new Error(`NDJSON line longer than ${MAX_FRAME} bytes`);
     return out;
   }
 
@@ -207,22 +187,4 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     for (const c of this.chunks.takeBefore()) prefix += JSON.stringify(c) + eol;
     return prefix + (changed ? JSON.stringify(obj) + eol : l);
   }
-}
-
-/**
- * Tells the framing from the first bytes; the content type is only a tie-breaker because legacy
- * LoLLMS sends unframed text as text/event-stream.
- */
-export function detectStreamFormat(contentType: string | undefined, firstBytes: Buffer): StreamFormat {
-  const head = firstBytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '');
-  const t = head.trimStart();
-  if (/^(?:data|event|id|retry)(?::|\r?\n)|^:/.test(t)) return 'sse';
-  const ct = (contentType ?? '').toLowerCase();
-  if (t.startsWith('{')) {
-    if (/ndjson|jsonl|json-seq|application\/json/.test(ct)) return 'ndjson';
-    const nl = t.indexOf('\n');
-    const first = parseJsonObject(nl < 0 ? t : t.slice(0, nl));
-    if (first && ('choices' in first || 'done' in first || 'model' in first || 'message' in first || 'response' in first)) return 'ndjson';
-  }
-  return 'text';
 }

@@ -20,11 +20,15 @@ export interface Catalogue {
   readonly managementRoutes: readonly string[];
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
- * The form a server could route a normalised path to, for catalogue lookups only: lower case, no `;params`
+ * The form a server could route a normalised path to, for catalogue lookups only: NFKC, lower case, no `;params`
  * in any segment, no empty segments, no trailing slash. What is forwarded is never changed by this.
  */
 export function canonicalPath(path: string): string {
+  // Compatibility forms fold to what they look like (/ａpply_settings, ﬁle): a lookup can only get stricter.
+  if (NON_ASCII.test(path)) path = path.normalize('NFKC');
   const segs: string[] = [];
   for (const raw of path.split('/')) {
     const semi = raw.indexOf(';');

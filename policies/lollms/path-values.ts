@@ -10,6 +10,17 @@ import { catalogue, unsafePathValue, type CompiledEntry } from './compile.js';
 interface Found { readonly where: string; readonly field: string; readonly value: string }
 
 const MAX_DEPTH = 32;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Why a file or folder value is refused. On a LoLLMS upstream also any non-ASCII character: full-width `／` `＼` `．`,
+ * `‥` or `¥` read as separators or dots after NFKC or a Windows best-fit code-page conversion (docs/lollms.md).
+ */
+function pathProblem(v: string, lollms: boolean): string | null {
+  return unsafePathValue(v) ?? (lollms && NON_ASCII.test(v) ? 'non-ASCII character' : null);
+}
+
+const onLollms = (req: IncomingMessage): boolean => req.ctx.policy.raw.upstream.kind === 'lollms';
 const MAX_PARTS = 1000;
 
 /** Strings under the named keys, at any depth of a JSON value (arrays of strings included). */
@@ -84,12 +95,13 @@ export function createRequestLinePathGuard(): RequestHandler {
   const prefixed = prefixEntries();
   return function lollmsRequestLinePaths(req, res, next) {
     const ctx = req.ctx;
+    const lollms = onLollms(req);
     const sent = decodedRawPath(req);
     const lower = sent.replace(/\\/g, '/').replace(/\/{2,}/g, '/').toLowerCase();
     for (const [p, e] of prefixed) {
       if (!lower.startsWith(p)) continue;
       const tail = lower.slice(p.length);
-      const why = sent.includes('\\') ? 'backslash' : /(^|\/)\s*\.{2,}\s*(\/|$)/.test(lower) ? '".." segment' : unsafePathValue(tail);
+      const why = sent.includes('\\') ? 'backslash' : /(^|\/)\s*\.{2,}\s*(\/|$)/.test(lower) ? '".." segment' : pathProblem(tail, lollms);
       if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${e.label} path in the URL`, reason: why })) return;
       break;
     }
@@ -97,7 +109,7 @@ export function createRequestLinePathGuard(): RequestHandler {
     if (entry && entry.pathFieldSet.size > 0 && ctx.query.length > 1) {
       for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) {
         if (!entry.pathFieldSet.has(k)) continue;
-        const why = unsafePathValue(v);
+        const why = pathProblem(v, lollms);
         if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} query field "${k}"`, reason: why })) return;
       }
     }
@@ -120,9 +132,10 @@ export function createPathValueGuard(urls: UrlValidation): RequestHandler {
     const names = fieldsOf.get(entry)!;
     if (ctx.query.length > 1) for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) if (entry.urlFieldSet.has(k)) found.push({ where: 'query', field: k, value: v });
     bodyValues(req, names, found);
+    const lollms = onLollms(req);
     for (const f of found) {
       if (f.where !== 'query' && (entry.pathFieldSet.has(f.field) || f.field === 'filename')) {
-        const why = unsafePathValue(f.value);
+        const why = pathProblem(f.value, lollms);
         if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', rule: `lollms catalogue ${entry.label} ${f.where} field "${f.field}"`, reason: why })) return;
         if (why) continue;
       }

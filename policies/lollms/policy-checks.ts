@@ -2,6 +2,7 @@
 import picomatch from 'picomatch';
 import { catalogue, canonicalPath } from './compile.js';
 import { isLoopbackHost } from '../cross-site.js';
+import { editDistance } from '../edit-distance.js';
 
 export interface ShieldFinding { readonly path: (string | number)[]; readonly message: string }
 
@@ -28,24 +29,10 @@ function nearest(path: string, candidates: readonly string[]): string | null {
   for (const c of candidates) {
     const b = c.toLowerCase();
     if (Math.abs(a.length - b.length) >= bestD) continue;
-    const d = distance(a, b);
+    const d = editDistance(a, b);
     if (d < bestD) { best = c; bestD = d; }
   }
   return best !== null && a.length >= 6 ? best : null;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
 }
 
 /**

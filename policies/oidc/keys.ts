@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { OidcIssuer } from '../../kernel/policy.js';
 import { urlProblem } from './urls.js';
+import { doublingDelay } from '../../kernel/backoff.js';
 
 export interface KeyEvent {
   readonly action: 'oidc_keys_loaded' | 'oidc_keys_unavailable';
@@ -140,7 +141,7 @@ export class KeySource {
   private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    const wait = this.failures === 0 ? this.intervalMs : Math.min(this.intervalMs, this.cooldownMs * 2 ** Math.min(this.failures - 1, 16));
+    const wait = this.failures === 0 ? this.intervalMs : doublingDelay(this.failures - 1, this.cooldownMs, this.intervalMs);
     this.timer = setTimeout(() => void this.refresh(), wait);
     this.timer.unref();
   }

@@ -8,6 +8,7 @@ import { endpointOf } from '../../kernel/endpoints.js';
 import { StoreUnavailableError, type RateStore } from '../../kernel/rate-store.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
+import { promptLength } from '../prompt-length.js';
 
 /** Characters per token of the estimate (both prompt and completion text). */
 export const CHARS_PER_TOKEN = 4;
@@ -18,22 +19,10 @@ const STAGE = 'token_budget';
 
 export const estimateTokens = (chars: number): number => (chars > 0 ? Math.ceil(chars / CHARS_PER_TOKEN) : 0);
 
-function textChars(v: unknown): number {
-  if (typeof v === 'string') return v.length;
-  if (Array.isArray(v)) { let n = 0; for (const x of v) n += textChars(x); return n; }
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return textChars(o.text) + textChars(o.content);
-  }
-  return 0;
-}
-
-/** Prompt characters: the validation stage's count when it ran, else counted here from the body. */
+/** Prompt characters: the validation stage's count when it ran, else the same count made here. */
 export function promptChars(ctx: RequestContext): number {
-  if (ctx.promptChars > 0) return ctx.promptChars;
-  const b = ctx.json;
-  if (!b) return 0;
-  return textChars(b.messages) + textChars(b.prompt) + textChars(b.input) + textChars(b.system) + textChars(b.instructions);
+  if (ctx.promptChars > 0 || !ctx.json) return ctx.promptChars;
+  return promptLength(ctx.json);
 }
 
 /** Completion tokens the request may produce: its max_tokens (or equivalent) times n, or the default cap. */

@@ -4,6 +4,7 @@ import { mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { archiveName, fileDay, gzipFile, lineDay, pruneRotated } from './rotation.js';
 import { LineTransport, type ProblemSink } from './transports.js';
+import { doublingDelay } from '../../kernel/backoff.js';
 
 export interface FileTransportOptions {
   readonly path: string;
@@ -230,7 +231,7 @@ export class AuditFileTransport extends LineTransport {
   private scheduleRetry(): void {
     if (this.retryTimer || this.shut) return;
     const base = this.o.retryMs ?? 1000;
-    const delay = Math.min(this.o.retryMaxMs ?? 5_000, base * 2 ** Math.min(this.attempts, 10));
+    const delay = doublingDelay(this.attempts, base, this.o.retryMaxMs ?? 5_000);
     this.attempts += 1;
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; void this.reopen(); }, delay);
     this.retryTimer.unref();

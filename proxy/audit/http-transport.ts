@@ -1,6 +1,7 @@
 // The http output: batches of lines POSTed to a collector (Splunk HEC envelope or NDJSON), spooled to disk while it is away.
 import { Spool } from './spool.js';
 import { LineTransport, type ProblemSink } from './transports.js';
+import { doublingDelay } from '../../kernel/backoff.js';
 
 export interface HttpTransportOptions {
   readonly url: string;
@@ -156,7 +157,7 @@ export class HttpTransport extends LineTransport {
       this.problem({ kind: 'failure', code });
     }
     const base = this.o.retryMs ?? 1000;
-    this.retryAt = Date.now() + Math.min(this.o.retryMaxMs ?? 30_000, base * 2 ** Math.min(this.attempts, 10));
+    this.retryAt = Date.now() + doublingDelay(this.attempts, base, this.o.retryMaxMs ?? 30_000);
     this.attempts += 1;
   }
 

@@ -4,6 +4,7 @@ import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import type { RateLimitingSection } from '../../kernel/policy.js';
 import { effectivePrefix } from '../../kernel/rate-store.js';
+import { linearDelay, redisRetryStrategy } from '../../kernel/backoff.js';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 export type RedisClient = Redis | Cluster;
@@ -38,7 +39,7 @@ const COMMON = {
   autoResendUnfulfilledCommands: false,
   connectTimeout: 1000,
   commandTimeout: 500,
-  retryStrategy: (times: number) => Math.min(50 * times, 500),
+  retryStrategy: redisRetryStrategy,
 } as const;
 
 const noop = (): void => {};
@@ -99,7 +100,7 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
         // still up (SENTINEL FAILOVER, a partition healing) answers writes with READONLY: reconnect then too.
         // (ioredis' failoverDetector was tried; it stalled one run in five under load, so it is not used.)
         reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
-        sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+        sentinelRetryStrategy: (times: number) => linearDelay(times, 100, 1000),
         ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       }),
     };
@@ -123,7 +124,7 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
         retryDelayOnTryAgain: 100,
         slotsRefreshTimeout: 1000,
         slotsRefreshInterval: 2000,
-        clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+        clusterRetryStrategy: (times: number) => linearDelay(times, 100, 1000),
         redisOptions: { ...COMMON, lazyConnect: false, password, ...(tls ? { tls } : {}) },
       }),
     };

@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import type { RedisClient } from './redis-connection.js';
 import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.js';
+import { redisRetryStrategy } from '../../kernel/backoff.js';
 import {
   ALGORITHM_CODE, PENDING_MAX_MS, type BudgetAsk, type BudgetResult, type HitResult, type LimitHit, type LimitRule,
   type LimitState, type Penalty, type RateStore,
@@ -58,7 +59,7 @@ export class RedisStore implements RateStore {
       autoResendUnfulfilledCommands: false,
       connectTimeout: opts.connectTimeoutMs ?? 1000,
       commandTimeout: opts.commandTimeoutMs ?? 500,
-      retryStrategy: (times: number) => Math.min(50 * times, 500),
+      retryStrategy: redisRetryStrategy,
       enableAutoPipelining: opts.autoPipelining ?? false,
     });
     else throw new Error('RedisStore needs a url or a client');

@@ -1,7 +1,6 @@
 // Reads usage and answer length from upstream answers (JSON, SSE, NDJSON, unframed text) without changing a byte.
 import type { RequestContext } from '../../kernel/context.js';
-
-const MAX_LINE = 1 << 20;
+import { LineFramer, MAX_FRAME } from '../../kernel/framing.js';
 
 /** Usage fields of OpenAI, Ollama, Responses API and Anthropic Messages shapes, if any. */
 export function takeUsage(ctx: RequestContext, o: Record<string, unknown>): void {
@@ -86,28 +85,21 @@ export function observeBody(ctx: RequestContext, body: unknown): void {
 
 /** A line-by-line observer for streamed answers: SSE `data:` lines, NDJSON lines, or raw text. */
 export class StreamObserver {
-  private partial = '';
+  private readonly lines = new LineFramer('lf');
   private readonly decoder = new TextDecoder('utf-8');
+  private readonly each = (line: string): void => this.line(line);
 
   constructor(private readonly ctx: RequestContext) {}
 
   push(chunk: Buffer): void {
-    const text = this.partial + this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      this.line(text.slice(start, nl));
-      start = nl + 1;
-    }
-    this.partial = text.slice(start);
-    if (this.partial.length > MAX_LINE) {
-      this.ctx.completionChars += this.partial.length;
-      this.partial = '';
-    }
+    this.lines.push(this.decoder.decode(chunk, { stream: true }), this.each);
+    // Observing never refuses a stream: a line past any frame's size is counted as text and let go.
+    if (this.lines.held > MAX_FRAME) this.ctx.completionChars += this.lines.take().length;
   }
 
   end(): void {
-    const rest = this.partial + this.decoder.decode();
-    this.partial = '';
+    this.lines.push(this.decoder.decode(), this.each);
+    const rest = this.lines.take();
     if (rest) this.line(rest);
   }
 

@@ -1,0 +1,101 @@
+// Runs one built-in detector over text: a plain global regex, a sticky regex at prefilter triggers, or at a literal.
+import type { DetectorSpec } from './detectors.js';
+import { candidates, type CompiledTrigger, type TriggerCache } from './prefilter.js';
+
+/**
+ * One match of a built-in detector, valid or not: [anchor, end) is what the scan consumed (the next
+ * match starts at or after `end`), [start, fend) what is redacted when `valid`.
+ */
+export interface Match { anchor: number; end: number; start: number; fend: number; valid: boolean }
+
+export interface Builtin {
+  kind: string; priority: number; re: RegExp; hold: RegExp; holdY: RegExp; holdLen: number;
+  groups: number[] | undefined; validate: DetectorSpec['validate']; hint: RegExp | undefined;
+  fast: { literal: string; re: RegExp; groups: number[] | undefined; prev: Uint8Array | null; next: Uint8Array | null } | null;
+  /** Where matches can start, with `sticky` (the source, sticky) run at each such position. */
+  at: CompiledTrigger | null; sticky: RegExp | null;
+}
+
+/**
+ * Every match of `d` from `from` on, in the order of a global scan: each starts at or after the end
+ * of the one before, whether or not it validated. `cache` holds trigger positions from `cacheFrom`
+ * (<= from) on, shared by the detectors of one pass. The three ways to run a detector (plain global
+ * regex, sticky regex at trigger positions, sticky regex at a literal) give the same matches.
+ */
+export function scanBuiltin(d: Builtin, text: string, from: number, cache: TriggerCache, out: Match[], cacheFrom = from): void {
+  if (d.fast) { scanAnchored(d, text, from, out); return; }
+  if (d.at) { scanTriggered(d, text, from, candidates(text, cacheFrom, d.at, cache), out); return; }
+  if (d.hint && !d.hint.test(from === 0 ? text : text.slice(from))) return;
+  const re = d.re;
+  re.lastIndex = from;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (m[0].length === 0) { re.lastIndex++; continue; }
+    out.push(toMatch(d, text, m, m.index, m.index + m[0].length));
+  }
+}
+
+function toMatch(d: Builtin, text: string, m: RegExpExecArray, anchor: number, end: number): Match {
+  let start = anchor, fend = end;
+  if (d.groups) {
+    for (const g of d.groups) {
+      const span = m.indices?.[g];
+      if (span) { start = span[0]; fend = span[1]; break; }
+    }
+  }
+  const valid = !d.validate || d.validate(text.slice(start, fend), m);
+  return { anchor, end, start, fend, valid };
+}
+
+/** The leftmost match at or after the cursor is the first candidate where the sticky regex matches. */
+function scanTriggered(d: Builtin, text: string, from: number, starts: ArrayLike<number>, out: Match[]): void {
+  const re = d.sticky!;
+  let cursor = from;
+  for (let k = 0; k < starts.length; k++) {
+    const p = starts[k];
+    if (p < cursor) continue;
+    re.lastIndex = p;
+    const m = re.exec(text);
+    if (m === null) continue;
+    if (m[0].length === 0) { cursor = p + 1; continue; }
+    const match = toMatch(d, text, m, p, p + m[0].length);
+    cursor = match.end;
+    out.push(match);
+  }
+}
+
+/**
+ * Runs a sticky regex at each occurrence of the detector's literal; group 1 (in a look-behind) may
+ * move the start leftwards, but never before the end of the previous match, as in a global scan.
+ */
+function scanAnchored(d: Builtin, text: string, from: number, out: Match[]): void {
+  const { literal, re, groups, prev, next } = d.fast!;
+  const len = literal.length;
+  let cursor = from;
+  let i = text.indexOf(literal, from);
+  while (i >= 0) {
+    if (prev !== null || next !== null) {
+      const a = i > 0 ? text.charCodeAt(i - 1) : -1, b = i + len < text.length ? text.charCodeAt(i + len) : -1;
+      if ((prev !== null && (a < 0 || (a < 128 && prev[a] === 0))) || (next !== null && (b < 0 || (b < 128 && next[b] === 0)))) {
+        i = text.indexOf(literal, i + 1);
+        continue;
+      }
+    }
+    re.lastIndex = i;
+    const m = re.exec(text);
+    if (!m) { i = text.indexOf(literal, i + 1); continue; }
+    const end = m.index + m[0].length;
+    const left = m.indices?.[1];
+    const anchor = left && !groups ? left[0] : m.index;
+    if (anchor < cursor) { i = text.indexOf(literal, i + 1); continue; }
+    let span: [number, number] | undefined;
+    if (groups) {
+      for (const g of groups) if ((span = m.indices?.[g])) break;
+    } else span = [anchor, end];
+    out.push(span
+      ? { anchor: Math.min(anchor, span[0]), end, start: span[0], fend: span[1], valid: !d.validate || d.validate(text.slice(span[0], span[1]), m) }
+      : { anchor, end, start: anchor, fend: end, valid: false });
+    cursor = end;
+    i = text.indexOf(literal, Math.max(i + 1, end));
+  }
+}

@@ -1,0 +1,57 @@
+// Response headers: hop-by-hop and cookies dropped, versions and internal addresses hidden, Location made local.
+import type { CompiledPolicy } from '../../kernel/policy.js';
+import type { ResponseFilter } from './filter.js';
+
+const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
+const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server']);
+/** Loopback, private and link-local IPv4 (and bracketed IPv6 loopback / ULA / link-local) in a header value. */
+const INTERNAL_ADDRESS = /(?:^|[^\d.])(?:127\.\d{1,3}|10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01])|169\.254)\.\d{1,3}(?:\.\d{1,3})?(?![\d.])|\[(?:::1|f[cd][0-9a-f]{2}:[^\]]*|fe80:[^\]]*)\]/i;
+
+export function createResponseHeaders(policy: CompiledPolicy): ResponseFilter {
+  const d = policy.raw.security.information_disclosure;
+  const disclosureOn = d.enabled && policy.mode !== 'disabled';
+  const hideVersions = disclosureOn && d.hide_versions;
+  const upstreamOrigin = new URL(policy.raw.upstream.url).origin;
+  /** A Location pointing at the upstream (or any internal address) keeps only its path and query. */
+  const localLocation = (v: string): string => {
+    try {
+      const u = new URL(v, upstreamOrigin);
+      if (u.origin === upstreamOrigin || INTERNAL_ADDRESS.test(u.hostname) || u.hostname === 'localhost') return u.pathname + u.search + u.hash;
+      return v;
+    } catch {
+      return v;
+    }
+  };
+  return {
+    name: 'response headers',
+    onHead({ res, status, headers }) {
+      res.statusCode = status;
+      const hop = connectionTokens(headers.connection);
+      for (const [name, value] of Object.entries(headers)) {
+        // Headers the proxy set already (security headers, CORS) win over the upstream's.
+        if (value === undefined || DROP.has(name) || hop.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
+        if (hideVersions && VERSION_HEADERS.has(name)) continue;
+        if (name === 'location' || name === 'content-location') {
+          // Redirects built from the upstream's own address (Starlette's redirect_slashes) become relative.
+          res.setHeader(name, localLocation(String(value)));
+          continue;
+        }
+        if (disclosureOn && typeof value === 'string' && INTERNAL_ADDRESS.test(value)) continue;
+        res.setHeader(name, value);
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Header names a Connection header lists: hop-by-hop too (RFC 9110 7.6.1), never forwarded. */
+export function connectionTokens(v: string | string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const part of Array.isArray(v) ? v : v ? [v] : []) {
+    for (const t of part.split(',')) {
+      const n = t.trim().toLowerCase();
+      if (n && n !== 'close' && n !== 'keep-alive') out.add(n);
+    }
+  }
+  return out;
+}
