@@ -1,7 +1,7 @@
 // kernel/backoff.ts: the delays the audit outputs, OIDC key refresh and Redis clients wait between tries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doublingDelay, linearDelay, redisRetryStrategy } from '../../kernel/backoff.js';
+import { doublingDelay, linearDelay, redisRetryStrategy } from '../../../kernel/backoff.js';
 
 test('doubling delay: base, then doubled per attempt, capped; a zero base and huge attempts stay finite', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((a) => doublingDelay(a, 1000, 30_000)), [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);

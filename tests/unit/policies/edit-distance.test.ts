@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { editDistance } from '../../policies/edit-distance.js';
+import { editDistance } from '../../../policies/edit-distance.js';
 
 test('edit distance: table of typos', () => {
   const table: [string, string, number][] = [

@@ -1,9 +1,9 @@
 // policies/prompt-length.ts: one prompt count for every client shape; validation's input cap and the token budget agree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promptLength } from '../../policies/prompt-length.js';
-import { promptChars } from '../../policies/rate-limit/tokens.js';
-import type { RequestContext } from '../../kernel/context.js';
+import { promptLength } from '../../../policies/prompt-length.js';
+import { promptChars } from '../../../policies/rate-limit/tokens.js';
+import type { RequestContext } from '../../../kernel/context.js';
 
 const s = (n: number, c = 'x'): string => c.repeat(n);
 

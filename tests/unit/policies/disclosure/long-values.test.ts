@@ -1,9 +1,9 @@
 // Keyed secrets (NAME=value, "name": "value", curl -u) longer than 256 characters are redacted whole, on every channel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileDisclosure } from '../../policies/disclosure/index.js';
-import { baseDisclosure } from '../helpers/corpus.js';
-import { decode, encode, FORMATS, pieces, run } from '../helpers/stream-codec.js';
+import { compileDisclosure } from '../../../../policies/disclosure/index.js';
+import { baseDisclosure } from '../../../helpers/corpus.js';
+import { decode, encode, FORMATS, pieces, run } from '../../../helpers/stream-codec.js';
 
 const r = compileDisclosure(baseDisclosure);
 /** Random-looking token text; `TAIL` marks the part past character 256 that must not survive. */
