@@ -13,5 +13,5 @@ function findRoot(): string {
 }
 
 export const REPO_ROOT = findRoot();
-/** The complete example policy: sets every schema key (checked by tests/unit/schema-descriptions.test.ts). */
+/** The complete example policy: sets every schema key (checked by tests/unit/kernel/schema-descriptions.test.ts). */
 export const REFERENCE_POLICY = join(REPO_ROOT, 'config', 'reference.toml');

@@ -1,18 +1,10 @@
 // A real browser (Debian chromium, headless, driven by playwright-core) calls the proxy from a listed and an unlisted origin.
-// Skipped with a message when chromium or playwright-core is missing; LOLLMS_GUARD_REQUIRE_E2E=1 (CI) turns the skip into a failure.
+// Skipped with a message when chromium or playwright-core is missing (tests/helpers/browser.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { startHarness, USER_KEY, type Harness } from '../../dev/harness.js';
 import { DOUBLE_MODELS } from '../../dev/doubles/lollms-double.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
-const REQUIRED = process.env.LOLLMS_GUARD_REQUIRE_E2E === '1';
+import { findBrowser, launchBrowser, pageResult, servePage, type Browser, type PageServer } from '../helpers/browser.js';
 
 // The page's own script: fetches the proxy (URL, key and body from the query string) and publishes the outcome.
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>cors probe</title></head><body><script>
@@ -38,41 +30,16 @@ interface Outcome {
   error?: string;
 }
 
-async function servePage(): Promise<{ origin: string; close(): Promise<void> }> {
-  const s = http.createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const origin = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-  return { origin, close: () => new Promise<void>((r) => s.close(() => r())) };
-}
-
-async function loadPlaywright(): Promise<any | null> {
-  const name = 'playwright-core'; // not a typed dependency: resolved at run time only
-  try {
-    return await import(name);
-  } catch {
-    return null;
-  }
-}
-
-let skipReason: string | undefined;
-let pw: any;
-if (!existsSync(CHROMIUM)) skipReason = `chromium not installed at ${CHROMIUM} (Debian: apt-get install -y chromium)`;
-else if (!(pw = await loadPlaywright())) skipReason = 'playwright-core is not installed (npm install playwright-core)';
-if (skipReason && REQUIRED) throw new Error(`LOLLMS_GUARD_REQUIRE_E2E=1 but ${skipReason}`);
-
+const { skipReason, ...kit } = await findBrowser();
 let h: Harness;
-let listed: { origin: string; close(): Promise<void> };
-let unlisted: { origin: string; close(): Promise<void> };
-let context: any;
-let profile: string;
+let listed: PageServer;
+let unlisted: PageServer;
+let browser: Browser;
 
 before(async () => {
   if (skipReason) return;
-  listed = await servePage();
-  unlisted = await servePage();
+  listed = await servePage(PAGE);
+  unlisted = await servePage(PAGE);
   h = await startHarness({
     extra: `
 [security.cors]
@@ -83,17 +50,15 @@ allowed_headers = ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"]
 exposed_headers = ["X-Request-ID"]
 `,
   });
-  profile = mkdtempSync(join(tmpdir(), 'lollms-guard-chromium-'));
-  context = await pw.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  browser = await launchBrowser(kit);
 });
 
 after(async () => {
   if (skipReason) return;
-  await context?.close();
+  await browser?.close();
   await h?.close();
   await listed?.close();
   await unlisted?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function probe(origin: string, path: string, body?: unknown, mode?: string): Promise<Outcome> {
@@ -103,14 +68,7 @@ async function probe(origin: string, path: string, body?: unknown, mode?: string
     q.set('method', 'POST');
     q.set('body', JSON.stringify(body));
   }
-  const page = await context.newPage();
-  try {
-    await page.goto(`${origin}/?${q.toString()}`);
-    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 10_000 });
-    return (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Outcome;
-  } finally {
-    await page.close();
-  }
+  return (await pageResult(browser, `${origin}/?${q.toString()}`)) as Outcome;
 }
 
 test('browser: a listed origin calls the proxy with X-API-Key and reads the answer', { skip: skipReason }, async () => {

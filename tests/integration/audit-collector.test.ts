@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAuditLogger, verifyAuditFiles, type AuditLogger } from '../../proxy/audit/index.js';
-import { makeCtx, makeSection, tmp, OPTS } from '../unit/audit-fixtures.test.js';
+import { makeCtx, makeSection, tmp, OPTS } from '../unit/proxy/audit/fixtures.test.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const KEY = 'collector-chain-key-0123456789';

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAuditLogger, verifyAuditFiles, type AuditLogger } from '../../proxy/audit/index.js';
-import { makeCtx, makeSection, readLines, tmp, OPTS } from '../unit/audit-fixtures.test.js';
+import { makeCtx, makeSection, readLines, tmp, OPTS } from '../unit/proxy/audit/fixtures.test.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const KEY = 'integration-key-0123456789';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort } from '../helpers/net.js';
-import { section, startStageHarness, statuses, type StageHarness } from '../unit/rate-limit-harness.test.js';
+import { section, startStageHarness, statuses, type StageHarness } from '../helpers/rate-limit-stage.js';
 
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { section, startStageHarness, type SectionOverrides } from '../unit/rate-limit-harness.test.js';
+import { section, startStageHarness, type SectionOverrides } from '../helpers/rate-limit-stage.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const REDIS_URL = TEST_REDIS_URL;

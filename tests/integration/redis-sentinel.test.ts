@@ -2,79 +2,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ADMIN_KEY, USER_KEY, auth, basePolicy, postJson, startHarness, type Harness } from '../../dev/harness.js';
-import { ask, haveRedisServer, startSentinelSet, waitFor, type SentinelSet } from '../helpers/redis-topology.js';
+import { startHarness, type Harness } from '../../dev/harness.js';
+import { ask, haveRedisServer, startSentinelSet, waitFor } from '../helpers/redis-topology.js';
+import { EXACT, failoverPolicy, load, metric, models } from '../helpers/redis-failover.js';
 
-const CHAT = { model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 };
-const EXACT = 30; // /v1/models per key per hour: the limit checked before and after the failover
-
-function policy(set: SentinelSet, prefix: string) {
-  return (upstream: string, dir: string): string => basePolicy(upstream, dir).replace('[security.rate_limiting]\nenabled = false\n', `[security.rate_limiting]
-enabled = true
-algorithm = "sliding_window"
-store = "redis"
-on_store_failure = "fail_open"
-[security.rate_limiting.global]
-rate = 1000000
-window_seconds = 3600
-[security.rate_limiting.per_user]
-rate = 1000000
-window_seconds = 3600
-[security.rate_limiting.per_endpoint]
-default_rate = 1000000
-window_seconds = 3600
-[[security.rate_limiting.endpoints]]
-path = "/v1/models"
-rate = ${EXACT}
-window_seconds = 3600
-[security.rate_limiting.redis]
-mode = "sentinel"
-sentinels = ${JSON.stringify(set.sentinelAddresses)}
-master_name = "${set.masterName}"
-key_prefix = "${prefix}"
-`);
-}
-
-async function models(h: Harness): Promise<number> {
-  const r = await fetch(h.url + '/v1/models', { headers: auth(USER_KEY) });
-  await r.arrayBuffer();
-  return r.status;
-}
-
-async function metric(h: Harness, name: string): Promise<number> {
-  const text = await h.proxy.metrics.registry.metrics();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
-}
-
-/** Two request loops of another key on another route until stopped; every status and when it was seen. */
-function load(h: Harness): { stop(): Promise<Array<{ status: number; at: number }>> } {
-  const seen: Array<{ status: number; at: number }> = [];
-  let running = true;
-  const loop = async (): Promise<void> => {
-    while (running) {
-      let status = 0;
-      try {
-        const r = await postJson(h.url + '/v1/chat/completions', CHAT, auth(ADMIN_KEY));
-        await r.arrayBuffer();
-        status = r.status;
-      } catch {
-        status = -1; // a connection-level failure counts as a failure too
-      }
-      seen.push({ status, at: Date.now() });
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const loops = [loop(), loop()];
-  return { async stop() { running = false; await Promise.all(loops); return seen; } };
-}
 
 test('Sentinel failover under load: no 5xx, local limits only for the gap, switch audited and counted, exact limits afterwards', { skip: !haveRedisServer() && 'redis-server / redis-cli not installed', timeout: 240_000 }, async (t) => {
   const set = await startSentinelSet();
   let h: Harness | undefined;
   try {
     const prefix = `lgtest:sent:${randomBytes(4).toString('hex')}:`;
-    h = await startHarness({ policy: policy(set, prefix) });
+    h = await startHarness({ policy: failoverPolicy(`mode = "sentinel"\nsentinels = ${JSON.stringify(set.sentinelAddresses)}\nmaster_name = "${set.masterName}"\nkey_prefix = "${prefix}"`) });
     const first = await set.currentMaster();
     assert.equal(first, set.master.address);
     for (let i = 0; i < 10; i++) assert.equal(await models(h), 200);
