@@ -3,8 +3,8 @@
 // the done line; SSE comments and event/id values carry no secret.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileDisclosure } from '../../policies/disclosure/index.js';
-import { baseDisclosure } from '../helpers/corpus.js';
+import { compileDisclosure } from '../../../../policies/disclosure/index.js';
+import { baseDisclosure } from '../../../helpers/corpus.js';
 
 const r = compileDisclosure(baseDisclosure);
 const KEY = 'AKIAQ3EGRBMHX7YTN4PL';

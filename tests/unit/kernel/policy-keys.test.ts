@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../dev/paths.js';
-import { isSchemaKey } from '../helpers/policy-keys.js';
+import { REPO_ROOT } from '../../../dev/paths.js';
+import { isSchemaKey } from '../../helpers/policy-keys.js';
 
 const GENERATED = readFileSync(join(REPO_ROOT, 'kernel', 'generated', 'policy-types.ts'), 'utf8');
 const union = GENERATED.slice(GENERATED.indexOf('export type PolicyKey ='));
