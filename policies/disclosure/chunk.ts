@@ -4,22 +4,16 @@ import { TokenLogprobs } from './logprobs.js';
 import type { DetectorSet } from './scan.js';
 import { STRUCTURAL as ANSWER_STRUCTURAL } from './json-fields.js';
 import { TypedEventRedactor } from './typed-events.js';
+import { redactDelta } from './chunk-delta.js';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as const;
 const OLLAMA_FIELDS = ['content', 'thinking'] as const;
 const STRUCTURAL = new Set(['id', 'object', 'model', 'created', 'type', 'index', 'sequence_number', 'item_id', 'output_index', 'content_index']);
 /** Keys a chunk's other texts skip: those a JSON answer leaves alone, and the logprobs (handled with their text). */
 const SKIP = new Set([...ANSWER_STRUCTURAL, 'logprobs']);
-const NONE: ReadonlySet<string> = new Set();
 /** Sub-objects of a delta whose one text field streams in pieces. */
-const NESTED = [['audio', 'transcript'], ['function_call', 'arguments']] as const;
-const TEXT = new Set(['text']);
-const ARGS = new Set(['arguments']);
-const FUNCTION = new Set(['function']);
-const DELTA_HANDLED = new Set([...DELTA_FIELDS, 'tool_calls', ...NESTED.map(([h]) => h)]);
 const CHOICE_HANDLED = new Set(['delta', 'message', 'text']);
 const CHOICES = new Set(['choices']);
 const OLLAMA_HANDLED = new Set<string>(OLLAMA_FIELDS);
@@ -104,45 +98,7 @@ export class ChunkRedactor {
         const idx = typeof c.index === 'number' ? c.index : pos;
         const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
         if (delta) {
-          for (const f of DELTA_FIELDS) {
-            if (isObj(delta[f]) && this.rest(delta[f] as Json, NONE)) changed = true; // not a streamed text: judged whole
-            if (typeof delta[f] !== 'string') continue;
-            const given = delta[f] as string;
-            delta[f] = push(`${idx}:${f}`, idx, f, given);
-            if ((f === 'content' || f === 'refusal') && this.logprobsOf(c, `${idx}:${f}`, f, given)) changed = true;
-          }
-          // Content as parts (Mistral, some gateways): the text parts continue the same content text.
-          if (Array.isArray(delta.content)) {
-            const parts = delta.content;
-            parts.forEach((part: unknown, j: number) => {
-              if (typeof part === 'string') parts[j] = push(`${idx}:content`, idx, 'content', part);
-              else if (isObj(part)) {
-                if (typeof part.text === 'string') part.text = push(`${idx}:content`, idx, 'content', part.text);
-                if (this.rest(part, TEXT)) changed = true;
-              }
-            });
-          }
-          // Streamed text under a sub-object: audio transcripts, legacy function_call arguments.
-          for (const [holder, f] of NESTED) {
-            const h = delta[holder];
-            if (!isObj(h)) continue;
-            if (typeof h[f] === 'string') h[f] = push(`${idx}:${holder}.${f}`, idx, `${holder}.${f}`, h[f] as string);
-            if (this.rest(h, new Set([f]))) changed = true;
-          }
-          if (Array.isArray(delta.tool_calls)) {
-            delta.tool_calls.forEach((tc: unknown, j: number) => {
-              if (!isObj(tc)) return;
-              const fn = isObj(tc.function) ? tc.function : null;
-              if (fn && typeof fn.arguments === 'string') {
-                const ti = typeof tc.index === 'number' ? tc.index : j;
-                fn.arguments = push(`${idx}:tool:${ti}`, idx, 'arguments', fn.arguments, ti);
-                if (this.rest(fn, ARGS)) changed = true;
-              } else if (fn && this.rest(fn, NONE)) changed = true;
-              if (this.rest(tc, FUNCTION)) changed = true;
-            });
-          }
-          // Every other text of the delta (function names, annotations, unknown fields) is judged whole, as in a JSON answer.
-          if (this.rest(delta, DELTA_HANDLED)) changed = true;
+          if (redactDelta(c, delta, idx, { push, rest: (v, h) => this.rest(v, h), logprobsOf: (ch, k, f, g) => this.logprobsOf(ch, k, f, g) })) changed = true;
         }
         if (typeof c.text === 'string') c.text = push(`${idx}:text`, idx, 'text', c.text);
         if (this.rest(c, CHOICE_HANDLED)) changed = true;
