@@ -38,7 +38,7 @@ export interface OutcomeOptions {
   readonly stage: string;
   readonly outcome: 'deny' | 'modify';
   /** The policy key path that decided (e.g. `upstream.timeout_seconds`). */
-  readonly rule: PolicyKey;
+  readonly rule?: PolicyKey;
   readonly reason?: string;
   readonly headers?: Readonly<Record<string, string>>;
   /** The status to answer with, when not the catalogue's. */

@@ -21,6 +21,14 @@ export function isStreamedAnswer(ctx: Pick<RequestContext, 'json' | 'path'>, typ
 }
 
 /**
+ * A streamed request answered as plain JSON (not NDJSON/JSON Lines, not SSE): one document or NDJSON lines,
+ * only the bytes can tell. The content type decides that the question arises, never the model's text.
+ */
+export function mayBeOneDocument(path: string, type: string | undefined): boolean {
+  return !path.startsWith('/lollms_generate') && isJsonType(type) && !STREAM_TYPE.test(type!);
+}
+
+/**
  * The framing of a streamed answer, from what the server said (endpoint, content type), never from the
  * model's text: legacy /lollms_generate streams raw text while claiming text/event-stream.
  */

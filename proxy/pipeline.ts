@@ -26,7 +26,7 @@ import { compileSecretPaths, createUpgradeCheck, maskedContext } from './upgrade
 import { ResponseChain } from './response/chain.js';
 import { createBreakerVerdict } from './response/breaker.js';
 import { createSanitize } from './response/sanitize.js';
-import { createResponseHeaders } from './response/headers.js';
+import { createHeaderJudge, createResponseHeaders } from './response/headers.js';
 import { createResponseRedaction } from './response/redaction.js';
 import { createUsageObservation } from './response/usage.js';
 import type { ResponseFilter } from './response/filter.js';
@@ -87,12 +87,13 @@ function assemble(policy: CompiledPolicy, deps: PipelineDeps, rl: RateLimiting |
     ? compileDisclosure({ ...disclosure, filters: { ...disclosure.filters }, patterns: { ...disclosure.patterns } })
     : undefined;
   const authz = createAuthorization(s.authorization, p.upstream.kind);
+  const judgeHeader = createHeaderJudge(redactor);
 
   const responseFilters: Array<Named<ResponseFilter | null>> = [
     ['breaker verdict (a 5xx counts against the upstream)', createBreakerVerdict(deps.upstream.breaker)],
     ['sanitise errors: 5xx, sensitive 4xx', redactor ? createSanitize(policy, (t) => redactor.looksSensitiveError(t)) : null],
-    ['response headers: hop-by-hop, versions, internal addresses, Location', createResponseHeaders(policy)],
-    ['redaction of the answer: JSON, text, stream', createResponseRedaction(redactor, disclosure.redact_responses)],
+    ['response headers: hop-by-hop, versions, internal addresses, leaking values, Location', createResponseHeaders(policy, judgeHeader)],
+    ['redaction of the answer: JSON, text, stream', createResponseRedaction(redactor, disclosure.redact_responses, p.upstream.max_buffered_response_bytes)],
     ['usage observation', createUsageObservation()],
   ];
   const filters = responseFilters.filter((x): x is Named<ResponseFilter> => x[1] !== null);
@@ -132,7 +133,7 @@ function assemble(policy: CompiledPolicy, deps: PipelineDeps, rl: RateLimiting |
 
   // An upgrade is authorised like a GET on its path; its audit line and metrics never show a secret path segment.
   const mask = compileSecretPaths(p.server.websocket.secret_paths);
-  const ws = createWebSocketForward(policy, { ...deps.upstream, onOpen: (ctx) => deps.onWebSocketOpen?.(maskedContext(ctx, mask)) });
+  const ws = createWebSocketForward(policy, { ...deps.upstream, judgeHeader, onOpen: (ctx) => deps.onWebSocketOpen?.(maskedContext(ctx, mask)) });
   const upgradeStages: Array<Named<RequestHandler | null | undefined>> = [
     ['security headers', enforcing ? createSecurityHeaders(s.headers) : null],
     ['intake', createIntake(policy, { onDone: (ctx, status, ua) => deps.onDone(maskedContext(ctx, mask), status, ua), clientIp: deps.dryRun?.clientIp })],

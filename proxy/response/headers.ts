@@ -1,5 +1,8 @@
-// Response headers: hop-by-hop and cookies dropped, versions and internal addresses hidden, Location made local.
+// Response headers: hop-by-hop and cookies dropped, versions and internal addresses hidden, Location made local,
+// and values that carry a secret, a stack frame or a server path dropped.
 import type { CompiledPolicy } from '../../kernel/policy.js';
+import type { RequestContext } from '../../kernel/context.js';
+import type { Redactor } from '../../policies/disclosure/index.js';
 import type { ResponseFilter } from './filter.js';
 
 const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie']);
@@ -7,7 +10,28 @@ const VERSION_HEADERS = new Set(['server', 'x-powered-by', 'x-aspnet-version', '
 /** Loopback, private and link-local IPv4 (and bracketed IPv6 loopback / ULA / link-local) in a header value. */
 const INTERNAL_ADDRESS = /(?:^|[^\d.])(?:127\.\d{1,3}|10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01])|169\.254)\.\d{1,3}(?:\.\d{1,3})?(?![\d.])|\[(?:::1|f[cd][0-9a-f]{2}:[^\]]*|fe80:[^\]]*)\]/i;
 
-export function createResponseHeaders(policy: CompiledPolicy): ResponseFilter {
+/** Headers whose value the proxy itself shapes or checks; never judged as free text. */
+const STRUCTURAL = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'vary', 'cache-control', 'x-request-id', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+/** Judges one header value with the detectors that judge bodies; true when it must not reach the client. */
+export type HeaderJudge = (name: string, value: string, ctx?: RequestContext) => boolean;
+
+/**
+ * The judge for a policy's redactor: a value the sensitive-error check flags (stack frames, server paths,
+ * internal addresses, credentials) or that the answer redactor would change is dropped whole — a header
+ * cut in the middle helps nobody, and the name stays in the audit as a redaction.
+ */
+export function createHeaderJudge(redactor: Redactor | undefined): HeaderJudge | undefined {
+  if (!redactor) return undefined;
+  return (name, value, ctx) => {
+    if (STRUCTURAL.has(name) || value.length === 0) return false;
+    const leaks = redactor.looksSensitiveError(value) || redactor.redactText(value).text !== value;
+    if (leaks) ctx?.redactions.push({ kind: 'header', direction: 'response', location: `header:${name}`, count: 1 });
+    return leaks;
+  };
+}
+
+export function createResponseHeaders(policy: CompiledPolicy, judge?: HeaderJudge): ResponseFilter {
   const d = policy.raw.security.information_disclosure;
   const disclosureOn = d.enabled && policy.mode !== 'disabled';
   const hideVersions = disclosureOn && d.hide_versions;
@@ -24,7 +48,7 @@ export function createResponseHeaders(policy: CompiledPolicy): ResponseFilter {
   };
   return {
     name: 'response headers',
-    onHead({ res, status, headers }) {
+    onHead({ ctx, res, status, headers }) {
       res.statusCode = status;
       const hop = connectionTokens(headers.connection);
       for (const [name, value] of Object.entries(headers)) {
@@ -37,6 +61,7 @@ export function createResponseHeaders(policy: CompiledPolicy): ResponseFilter {
           continue;
         }
         if (disclosureOn && typeof value === 'string' && INTERNAL_ADDRESS.test(value)) continue;
+        if (judge && disclosureOn && (Array.isArray(value) ? value.some((v) => judge(name, v, ctx)) : judge(name, String(value), ctx))) continue;
         res.setHeader(name, value);
       }
       return undefined;

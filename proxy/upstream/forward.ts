@@ -11,6 +11,7 @@ import { encodePath } from '../normalize-path.js';
 import { stripMethodParam } from '../method-override.js';
 import { createRequestHeaders } from './request-headers.js';
 import { CircuitBreaker } from './circuit.js';
+import { decoded, decodingFor } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 
@@ -44,6 +45,13 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
 
   function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, fromUpstream: Readable, res: ServerResponse): void {
     ctx.upstreamStatus = status;
+    const decoding = decodingFor(headers['content-encoding']);
+    if (decoding.kind !== 'identity') {
+      // The client gets the decoded answer: neither the coding nor the compressed length applies to it.
+      headers = { ...headers };
+      delete headers['content-encoding'];
+      delete headers['content-length'];
+    }
     const type = headers['content-type'];
     const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
     const head = filters.head(x);
@@ -55,6 +63,13 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       fromUpstream.resume();
       return replace(x, head);
     }
+    if (decoding.kind === 'unknown') {
+      // Bytes the proxy cannot read are bytes it cannot check: never relayed.
+      fromUpstream.destroy();
+      x.res.removeHeader('content-type');
+      return answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
+    }
+    if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(fromUpstream, decoding.steps);
     res.once('close', () => {
       if (!res.writableFinished) fromUpstream.destroy();
     });
@@ -87,7 +102,10 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       chunks.push(c);
     });
     fromUpstream.on('error', () => {
-      if (!over) sendError(res, 'upstream_error');
+      if (over) return;
+      ctx.errorCode = 'upstream_error';
+      res.removeHeader('content-type');
+      sendError(res, 'upstream_error');
     });
     fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
@@ -149,7 +167,14 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       }
       res.end();
     });
-    fromUpstream.on('error', () => res.destroy());
+    fromUpstream.on('error', () => {
+      // Before the first byte (a corrupt compressed answer) the client still gets a proper error.
+      if (res.headersSent) return res.destroy();
+      ctx.errorCode = 'upstream_error';
+      res.removeHeader('content-type');
+      res.removeHeader('content-length');
+      sendError(res, 'upstream_error');
+    });
   }
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
@@ -234,6 +259,11 @@ function joined(h: Record<string, string | string[] | undefined>): IncomingHttpH
   const out: IncomingHttpHeaders = {};
   for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) && k !== 'set-cookie' ? v.join(', ') : v;
   return out;
+}
+
+/** HEAD, 1xx, 204 and 304 answers have no body to decode, whatever their headers say. */
+function hasBody(ctx: RequestContext, status: number): boolean {
+  return ctx.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
 function parseJson(text: string): unknown {

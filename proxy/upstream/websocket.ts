@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import httpProxy from 'http-proxy';
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../../kernel/policy.js';
+import type { HeaderJudge } from '../response/headers.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { sendError } from '../../kernel/deny.js';
 import { encodePath } from '../normalize-path.js';
@@ -23,6 +24,8 @@ export interface WebSocketDeps {
   readonly tls: boolean;
   /** Told when a connection opens (after the 101) and when it is over (before its audit line). */
   readonly onOpen?: (ctx: RequestContext) => void;
+  /** Header values that leak (proxy/response/headers.ts); set when the disclosure section is on. */
+  readonly judgeHeader?: HeaderJudge;
 }
 
 /** One upgraded connection, found by its client socket (shutdown closes them with reason "shutdown"). */
@@ -109,6 +112,12 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       const h = proxyRes.headers;
       delete h['set-cookie'];
       if (hideVersions) for (const n of VERSION_HEADERS) delete h[n];
+      const judge = deps.judgeHeader;
+      if (judge) {
+        for (const [n, v] of Object.entries(h)) {
+          if (v !== undefined && (Array.isArray(v) ? v.some((x) => judge(n, x, ctx)) : judge(n, v, ctx))) delete h[n];
+        }
+      }
       h['x-request-id'] = ctx.id;
       const chosen = h['sec-websocket-protocol'];
       if (chosen === undefined && c.marker) h['sec-websocket-protocol'] = MARKER_PROTOCOL;

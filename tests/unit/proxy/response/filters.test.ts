@@ -9,11 +9,11 @@ import { REFERENCE_POLICY } from '../../../../dev/paths.js';
 import type { CompiledPolicy } from '../../../../kernel/policy.js';
 import type { RequestContext } from '../../../../kernel/context.js';
 import { LineFramer } from '../../../../kernel/framing.js';
-import { isJsonType, isStreamedAnswer, streamFormat } from '../../../../kernel/media-type.js';
+import { isJsonType, isStreamedAnswer, mayBeOneDocument, streamFormat } from '../../../../kernel/media-type.js';
 import { CircuitBreaker } from '../../../../proxy/upstream/circuit.js';
 import { createBreakerVerdict } from '../../../../proxy/response/breaker.js';
 import { createSanitize } from '../../../../proxy/response/sanitize.js';
-import { createResponseHeaders } from '../../../../proxy/response/headers.js';
+import { createHeaderJudge, createResponseHeaders } from '../../../../proxy/response/headers.js';
 import { createResponseRedaction } from '../../../../proxy/response/redaction.js';
 import { createUsageObservation } from '../../../../proxy/response/usage.js';
 import { ResponseChain } from '../../../../proxy/response/chain.js';
@@ -164,4 +164,58 @@ test('media types: JSON, streamed answers and their framing decided in one place
   assert.equal(streamFormat('/v1/chat/completions', 'text/event-stream', Buffer.from('hi')), 'sse');
   assert.equal(streamFormat('/api/chat', 'application/x-ndjson', Buffer.from('{')), 'ndjson');
   assert.equal(streamFormat('/x', undefined, Buffer.from('data: {}\n\n')), 'sse');
+});
+
+test('response headers: a value carrying a credential, a stack frame or a server path is dropped (disclosure on)', () => {
+  const judge = createHeaderJudge(redactor)!;
+  const benign = {
+    'content-type': 'application/json',
+    etag: 'W/"5e1a8b3c9f0d4e2a7b6c"',
+    'x-ratelimit-remaining-tokens': '149984',
+    'openai-processing-ms': '312',
+    'x-model': 'llama3-8b',
+    'cache-control': 'no-cache, must-revalidate',
+  };
+  const x = exchange(200, {
+    ...benign,
+    'x-debug': `key ${AWS}`,
+    'x-trace': 'File "/home/lollms/lollms_core/lollms/server.py", line 412, in lollms_generate',
+    'x-error': 'Error: boom\n    at handler (/srv/app/index.js:3:9)',
+  });
+  createResponseHeaders(policy, judge).onHead!(x);
+  for (const [k, v] of Object.entries(benign)) assert.equal(x.res.getHeader(k), v, k);
+  for (const k of ['x-debug', 'x-trace', 'x-error']) assert.equal(x.res.hasHeader(k), false, k);
+  assert.deepEqual(x.ctx.redactions.map((r) => r.location).sort(), ['header:x-debug', 'header:x-error', 'header:x-trace']);
+  // Without the judge (the disclosure section off) the header passes: the check above is the judge's doing.
+  const plain = exchange(200, { 'x-debug': `key ${AWS}` });
+  createResponseHeaders(policy).onHead!(plain);
+  assert.equal(plain.res.getHeader('x-debug'), `key ${AWS}`);
+  assert.equal(createHeaderJudge(undefined), undefined);
+});
+
+test('redaction: a stream:true request answered with one JSON document stays one document; NDJSON under application/json stays a stream', () => {
+  const f = createResponseRedaction(redactor, true, 1 << 20)!;
+  const run = (type: string, pieces: string[]): string => {
+    const x = exchange(200, { 'content-type': type }, { json: { stream: true } } as Partial<RequestContext>);
+    assert.ok(x.streamed);
+    const p = f.onPieces!(x, Buffer.from(pieces[0]!))!;
+    return Buffer.concat([...pieces.map((c) => p.push(Buffer.from(c))), p.end()]).toString();
+  };
+  const doc = JSON.stringify({ choices: [{ message: { role: 'assistant', content: `key ${AWS} end` } }] });
+  for (const pieces of [[doc], [doc.slice(0, 30), doc.slice(30)], [doc + '\n'], [JSON.stringify(JSON.parse(doc), null, 2)]]) {
+    const out = run('application/json', pieces);
+    assert.ok(!out.includes(AWS), out);
+    assert.equal((JSON.parse(out) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content.endsWith(' end'), true, out);
+  }
+  const line = (c: string) => JSON.stringify({ message: { role: 'assistant', content: c }, done: false }) + '\n';
+  const lines = run('application/json', [line('a '), line(`key ${AWS}`), JSON.stringify({ done: true }) + '\n']);
+  assert.ok(!lines.includes(AWS), lines);
+  assert.ok(lines.split('\n').filter(Boolean).length >= 3, lines);
+  const small = createResponseRedaction(redactor, true, 16)!;
+  const x = exchange(200, { 'content-type': 'application/json' }, { json: { stream: true } } as Partial<RequestContext>);
+  const p = small.onPieces!(x, Buffer.from(doc))!;
+  assert.throws(() => p.push(Buffer.from(doc)), /max_buffered_response_bytes/, 'a held document is bounded: the stream fails closed');
+  assert.ok(mayBeOneDocument('/v1/chat/completions', 'application/json; charset=utf-8'));
+  assert.ok(!mayBeOneDocument('/v1/chat/completions', 'application/x-ndjson') && !mayBeOneDocument('/v1/chat/completions', 'text/event-stream'));
+  assert.ok(!mayBeOneDocument('/lollms_generate', 'application/json'));
 });
