@@ -64,7 +64,7 @@ export interface UpstreamSection {
   readonly "timeout_seconds": number;
   /** Upper bound of sockets to the upstream. */
   readonly "max_connections": number;
-  /** Idle keep-alive sockets kept open to the upstream. */
+  /** Idle keep-alive sockets kept open to the upstream. Accepted for compatibility but has no effect since the HTTP leg runs on an undici pool: idle connections are bounded by max_connections and closed after keepalive_expiry_seconds (docs/performance.md). */
   readonly "max_keepalive_connections": number;
   /** An idle keep-alive socket is closed after this long. */
   readonly "keepalive_expiry_seconds": number;
