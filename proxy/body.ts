@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerSection } from '../kernel/policy.js';
-import { deny, sendError } from '../kernel/deny.js';
+import { answerError, deny, sendError } from '../kernel/deny.js';
 
 /**
  * Ends a connection whose request body will not be read: the answer goes out with `Connection: close`,
@@ -101,9 +101,6 @@ export function createBodyReader(server: ServerSection): RequestHandler {
 /** Turns a stage's thrown error into a generic 500 with no detail. */
 export const bodyErrors: ErrorRequestHandler = function bodyErrors(_err, req, res, _next) {
   const ctx = req.ctx;
-  if (ctx) {
-    ctx.decisions.push({ stage: 'internal', outcome: 'deny', code: 'internal_error' });
-    ctx.errorCode = 'internal_error';
-  }
-  sendError(res, 'internal_error');
+  if (ctx) answerError(ctx, res, 'internal_error', { stage: 'internal', outcome: 'deny' });
+  else sendError(res, 'internal_error');
 };

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { errorBody, ERRORS, type ErrorCode } from '../kernel/errors.js';
 import { closeAfterAnswer } from './body.js';
-import { sendError } from '../kernel/deny.js';
+import { recordOutcome, sendError } from '../kernel/deny.js';
 
 /**
  * Options for the listener itself. Node checks headersTimeout / requestTimeout only every
@@ -129,10 +129,7 @@ export function guardConnections(server: http.Server, o: ConnectionGuardOptions)
               sock.destroy();
               return;
             }
-            if (ctx) {
-              ctx.decisions.push({ stage: 'body', outcome: 'deny', code: 'body_timeout', rule: 'server.body_timeout_seconds' });
-              ctx.errorCode = 'body_timeout';
-            }
+            if (ctx) recordOutcome(ctx, 'body_timeout', { stage: 'body', outcome: 'deny', rule: 'server.body_timeout_seconds' });
             closeAfterAnswer(req, res);
             sendError(res, 'body_timeout');
           }, bodyMs).unref();

@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../kernel/policy.js';
 import type { RequestContext } from '../kernel/context.js';
 import { normalizePath } from './normalize-path.js';
-import { sendError } from '../kernel/deny.js';
+import { answerError } from '../kernel/deny.js';
 
 const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -76,10 +76,8 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
     const limit = setTimeout(() => {
       // An open WebSocket is bounded by server.websocket.max_lifetime_seconds instead.
       if (res.writableEnded || ctx.websocket?.opened) return;
-      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'request_timeout', rule: 'server.request_timeout_seconds' });
-      ctx.errorCode = 'request_timeout';
-      if (res.headersSent) res.destroy();
-      else sendError(res, 'request_timeout');
+      // Once the answer's head is out the connection is cut (sendError does it): the audit still says why.
+      answerError(ctx, res, 'request_timeout', { stage: 'intake', outcome: 'deny', rule: 'server.request_timeout_seconds' });
     }, requestTimeoutMs);
     limit.unref();
     res.once('close', () => {
@@ -87,9 +85,7 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       finish();
     });
     if (path === null) {
-      ctx.decisions.push({ stage: 'intake', outcome: 'deny', code: 'bad_request' });
-      ctx.errorCode = 'bad_request';
-      sendError(res, 'bad_request', undefined, undefined);
+      answerError(ctx, res, 'bad_request', { stage: 'intake', outcome: 'deny' });
       return;
     }
     next();

@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
-import { answerError, recordOutcome, sendError } from '../../kernel/deny.js';
+import { answerError, recordOutcome } from '../../kernel/deny.js';
 import { isJsonType, isStreamedAnswer } from '../../kernel/media-type.js';
 import { encodePath } from '../normalize-path.js';
 import { stripMethodParam } from '../method-override.js';
@@ -103,9 +103,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     });
     fromUpstream.on('error', () => {
       if (over) return;
-      ctx.errorCode = 'upstream_error';
       res.removeHeader('content-type');
-      sendError(res, 'upstream_error');
+      answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'the answer failed while it was read' });
     });
     fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
@@ -121,9 +120,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
         if (r) return replace(x, r);
         out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(JSON.stringify(body.json))) : body.text === text ? raw : Buffer.from(body.text);
       } catch {
-        ctx.errorCode = 'upstream_error';
         res.removeHeader('content-type');
-        return sendError(res, 'upstream_error');
+        return answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
       }
       ctx.responseBytes = out.length;
       res.setHeader('Content-Length', out.length);
@@ -170,10 +168,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     fromUpstream.on('error', () => {
       // Before the first byte (a corrupt compressed answer) the client still gets a proper error.
       if (res.headersSent) return res.destroy();
-      ctx.errorCode = 'upstream_error';
       res.removeHeader('content-type');
       res.removeHeader('content-length');
-      sendError(res, 'upstream_error');
+      answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'the answer failed before its first byte' });
     });
   }
 

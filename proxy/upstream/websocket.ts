@@ -6,7 +6,7 @@ import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { HeaderJudge } from '../response/headers.js';
 import type { RequestContext } from '../../kernel/context.js';
-import { sendError } from '../../kernel/deny.js';
+import { answerError } from '../../kernel/deny.js';
 import { encodePath } from '../normalize-path.js';
 import { MARKER_PROTOCOL } from '../upgrade.js';
 import type { CircuitBreaker } from './circuit.js';
@@ -92,9 +92,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       if (status >= 500) deps.breaker.failure();
       else deps.breaker.success();
       const code = status >= 400 && status < 500 ? 'upstream_rejected' : 'upstream_error';
-      c.ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, reason: `upstream answered ${status} instead of 101` });
-      c.ctx.errorCode = code;
-      sendError(c.res, code, undefined, undefined, code === 'upstream_rejected' ? status : undefined);
+      answerError(c.ctx, c.res, code, { stage: 'upstream', outcome: 'deny', reason: `upstream answered ${status} instead of 101`, status: code === 'upstream_rejected' ? status : undefined });
     };
     proxyReq.on('response', onResponse);
     process.nextTick(() => {
@@ -172,9 +170,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
     const client = req.socket;
     const head = (req as { upgradeHead?: Buffer }).upgradeHead ?? Buffer.alloc(0);
     if (!deps.breaker.admit()) {
-      ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code: 'circuit_open', rule: 'upstream.circuit_breaker' });
-      ctx.errorCode = 'circuit_open';
-      return sendError(res, 'circuit_open', { 'Retry-After': String(deps.breaker.retryAfterSeconds()) });
+      return answerError(ctx, res, 'circuit_open', { stage: 'upstream', outcome: 'deny', rule: 'upstream.circuit_breaker', headers: { 'Retry-After': String(deps.breaker.retryAfterSeconds()) } });
     }
     const c: Live = { ctx, client, res: res as ServerResponse, upgraded: false, closed: false, timers: [], marker: (req as { wsMarker?: boolean }).wsMarker === true };
     conns.set(req, c);
@@ -205,9 +201,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       const timedOut = err.code === 'ETIMEDOUT';
       deps.breaker.failure();
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
-      ctx.decisions.push({ stage: 'upstream', outcome: 'deny', code, rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
-      ctx.errorCode = code;
-      sendError(res as ServerResponse, code);
+      answerError(ctx, res as ServerResponse, code, { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
     });
   };
 
