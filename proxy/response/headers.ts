@@ -56,8 +56,10 @@ export function createResponseHeaders(policy: CompiledPolicy, judge?: HeaderJudg
         if (value === undefined || DROP.has(name) || hop.has(name) || name.startsWith('access-control-') || res.hasHeader(name)) continue;
         if (hideVersions && VERSION_HEADERS.has(name)) continue;
         if (name === 'location' || name === 'content-location') {
-          // Redirects built from the upstream's own address (Starlette's redirect_slashes) become relative.
-          res.setHeader(name, localLocation(String(value)));
+          // Redirects built from the upstream's own address (Starlette's redirect_slashes) become relative;
+          // a redirect elsewhere is judged like any other value (a key in its query stays out).
+          const v = localLocation(String(value));
+          if (!(judge && disclosureOn && judge(name, v, ctx))) res.setHeader(name, v);
           continue;
         }
         if (disclosureOn && typeof value === 'string' && INTERNAL_ADDRESS.test(value)) continue;

@@ -7,13 +7,46 @@ import zlib from 'node:zlib';
 const FLOOR = 1024 * 1024;
 const RATIO = 100;
 
-type Make = () => Transform;
+/** Builds a decoder once the first bytes are known (deflate comes zlib-wrapped or raw). */
+type Make = (first: Buffer) => Transform;
+/** A zlib stream starts with CMF/FLG: compression method 8 and a header checksum divisible by 31. */
+const zlibWrapped = (b: Buffer): boolean => b.length < 2 || ((b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0);
 const CODINGS: Readonly<Record<string, Make>> = {
   gzip: () => zlib.createGunzip(),
   'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
+  // Many servers send raw deflate under "deflate" (RFC 9110 means zlib): both are read.
+  deflate: (first) => (zlibWrapped(first) ? zlib.createInflate() : zlib.createInflateRaw()),
   br: () => zlib.createBrotliDecompress(),
 };
+
+/**
+ * One decoding step, built on its first chunk; an empty body (a 200 with Content-Length: 0 and a coding)
+ * decodes to nothing instead of "unexpected end of file".
+ */
+class Step extends Transform {
+  private inner: Transform | undefined;
+  constructor(private readonly make: Make) {
+    super();
+  }
+  override _transform(c: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (!this.inner) {
+      const inner = (this.inner = this.make(c));
+      inner.on('data', (d: Buffer) => this.push(d));
+      inner.on('error', (e: Error) => this.destroy(e));
+    }
+    if (this.inner.write(c)) done();
+    else this.inner.once('drain', () => done());
+  }
+  override _flush(done: TransformCallback): void {
+    if (!this.inner) return done();
+    this.inner.once('end', () => done());
+    this.inner.end();
+  }
+  override _destroy(e: Error | null, done: (e: Error | null) => void): void {
+    this.inner?.destroy();
+    done(e);
+  }
+}
 
 /** What to do with an answer's Content-Encoding: nothing, decode it with these steps, or refuse it. */
 export type Decoding = { kind: 'identity' } | { kind: 'decode'; steps: readonly Make[] } | { kind: 'unknown'; coding: string };
@@ -47,7 +80,7 @@ export function decoded(body: Readable, steps: readonly Make[]): Readable {
       done(null, c);
     },
   });
-  const chain: Array<Readable | Transform> = [body, ...steps.map((m) => m()), guard];
+  const chain: Array<Readable | Transform> = [body, ...steps.map((m) => new Step(m)), guard];
   for (let i = 0; i + 1 < chain.length; i++) {
     const from = chain[i]!;
     const to = chain[i + 1] as Transform;

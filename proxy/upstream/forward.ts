@@ -5,7 +5,8 @@ import type { RequestHandler } from 'express';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { RequestContext } from '../../kernel/context.js';
-import { answerError, recordOutcome } from '../../kernel/deny.js';
+import { answerError, recordOutcome, type OutcomeOptions } from '../../kernel/deny.js';
+import type { ErrorCode } from '../../kernel/errors.js';
 import { isJsonType, isStreamedAnswer } from '../../kernel/media-type.js';
 import { encodePath } from '../normalize-path.js';
 import { stripMethodParam } from '../method-override.js';
@@ -54,6 +55,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
     const type = headers['content-type'];
     const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
+    own.set(res, new Set(res.getHeaderNames()));
     const head = filters.head(x);
     if (head === 'gone') {
       fromUpstream.destroy();
@@ -66,8 +68,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     if (decoding.kind === 'unknown') {
       // Bytes the proxy cannot read are bytes it cannot check: never relayed.
       fromUpstream.destroy();
-      x.res.removeHeader('content-type');
-      return answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
+      return refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
     }
     if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(fromUpstream, decoding.steps);
     res.once('close', () => {
@@ -77,10 +78,22 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     relay(x, fromUpstream);
   }
 
-  /** The answer is replaced by an error; what the upstream sent already stays out. */
+  /** Headers on the answer before the upstream's were copied: an error answer keeps only these. */
+  const own = new WeakMap<ServerResponse, ReadonlySet<string>>();
+  /** The answer is replaced by an error: none of the upstream's headers (Location, ETag, Content-Disposition...) stay on it. */
+  function refuse(res: ServerResponse, ctx: RequestContext, code: ErrorCode, opts: OutcomeOptions): void {
+    const keep = own.get(res);
+    if (keep && !res.headersSent) for (const name of res.getHeaderNames()) if (!keep.has(name)) res.removeHeader(name);
+    answerError(ctx, res, code, opts);
+  }
+  /** The upstream's body failed: a body timeout is a 504 like a head timeout, anything else a 502. */
+  function bodyFailed(res: ServerResponse, ctx: RequestContext, e: Error & { code?: string }, reason: string): void {
+    const timedOut = e.code === 'UND_ERR_BODY_TIMEOUT';
+    refuse(res, ctx, timedOut ? 'upstream_timeout' : 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : undefined, reason: e.code ? `${reason} (${e.code})` : reason });
+  }
+
   function replace(x: Exchange, r: Replacement): void {
-    x.res.removeHeader('content-type');
-    answerError(x.ctx, x.res, r.code, { stage: 'upstream', outcome: r.outcome, rule: r.rule, status: r.status });
+    refuse(x.res, x.ctx, r.code, { stage: 'upstream', outcome: r.outcome, rule: r.rule, status: r.status });
   }
 
   /** Some filter needs the whole answer: held up to upstream.max_buffered_response_bytes. */
@@ -96,15 +109,13 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
         over = true;
         chunks.length = 0;
         fromUpstream.destroy();
-        res.removeHeader('content-type');
-        return answerError(ctx, res, 'response_too_large', { stage: 'upstream', outcome: 'deny', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
+        return refuse(res, ctx, 'response_too_large', { stage: 'upstream', outcome: 'deny', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
       }
       chunks.push(c);
     });
-    fromUpstream.on('error', () => {
+    fromUpstream.on('error', (e: Error & { code?: string }) => {
       if (over) return;
-      res.removeHeader('content-type');
-      answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'the answer failed while it was read' });
+      bodyFailed(res, ctx, e, 'the answer failed while it was read');
     });
     fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
@@ -120,8 +131,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
         if (r) return replace(x, r);
         out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(JSON.stringify(body.json))) : body.text === text ? raw : Buffer.from(body.text);
       } catch {
-        res.removeHeader('content-type');
-        return answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
+        return refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
       }
       ctx.responseBytes = out.length;
       res.setHeader('Content-Length', out.length);
@@ -165,12 +175,10 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       }
       res.end();
     });
-    fromUpstream.on('error', () => {
+    fromUpstream.on('error', (e: Error & { code?: string }) => {
       // Before the first byte (a corrupt compressed answer) the client still gets a proper error.
       if (res.headersSent) return res.destroy();
-      res.removeHeader('content-type');
-      res.removeHeader('content-length');
-      answerError(ctx, res, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'the answer failed before its first byte' });
+      bodyFailed(res, ctx, e, 'the answer failed before its first byte');
     });
   }
 
@@ -180,6 +188,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     fromUpstream.removeAllListeners('data');
     fromUpstream.destroy();
     if (res.writableEnded) return;
+    // A relay with the upstream's Content-Length cannot take a trailer: bytes past it would be read as the next answer.
+    if (res.hasHeader('content-length')) return void res.destroy();
     let trailer: Buffer | undefined;
     try {
       trailer = pieces?.errorTrailer?.();
@@ -225,13 +235,19 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       st.verdict = true;
       answerBody.once('end', () => (st.upstreamDone = true));
       answerBody.on('error', () => {}); // a cut answer is handled by its reader; never an uncaught error
-      answer(ctx, statusCode, joined(headers), answerBody, res);
+      try {
+        answer(ctx, statusCode, joined(headers), answerBody, res);
+      } catch {
+        // A filter that throws on the head must not become an unhandled rejection (which ends the process).
+        answerBody.destroy();
+        refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'response filter failed on the head' });
+      }
     }, (err: Error & { code?: string }) => {
       if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
       st.verdict = true;
       breaker.failure();
       if (res.writableEnded || res.destroyed) return;
-      const timedOut = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
+      const timedOut = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       answerError(ctx, res, code, { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
     });

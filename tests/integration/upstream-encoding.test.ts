@@ -137,3 +137,59 @@ test('a WebSocket 101 loses a header whose value carries a credential or a serve
   assert.equal(headers['x-fine'], 'yes', all);
   assert.ok(!all.includes(AWS_KEY) && !all.includes('/home/lollms'), all);
 });
+
+// Review of the undici leg (2026-12-02): error answers, body timeouts, empty and raw-deflate bodies, redirects.
+test('an error that replaces the answer carries none of the upstream headers (Location, ETag, Content-Disposition)', async () => {
+  const url = await rawUpstream((_h, s) => {
+    s.write(`HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nETag: "abc"\r\nContent-Disposition: attachment; filename=x\r\nContent-Type: application/json\r\nContent-Encoding: zstd\r\nContent-Length: 2\r\n\r\n{}`);
+  });
+  const h = await proxy(url);
+  const r = await chat(h);
+  await r.text();
+  assert.equal(r.status, 502);
+  for (const name of ['location', 'etag', 'content-disposition', 'content-encoding']) assert.equal(r.headers.get(name), null, name);
+  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+});
+
+test('an upstream body that stalls past upstream.timeout_seconds is a 504 upstream_timeout', async () => {
+  const url = await rawUpstream((_h, s) => {
+    s.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"cho');
+  });
+  const h = await proxy(url);
+  const r = await chat(h);
+  const text = await r.text();
+  assert.equal(r.status, 504, text);
+  assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'upstream_timeout');
+});
+
+test('an empty gzip body and raw deflate (what many servers send as "deflate") are read, not refused', async () => {
+  const { deflateRawSync } = await import('node:zlib');
+  const raw = deflateRawSync(doc);
+  for (const [coding, bytes, status] of [['gzip', Buffer.alloc(0), 200], ['deflate', raw, 200]] as const) {
+    const url = await rawUpstream((_h, s) => {
+      s.write(`HTTP/1.1 ${status} OK\r\nContent-Type: application/json\r\nContent-Encoding: ${coding}\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+      s.write(bytes);
+    });
+    const h = await proxy(url);
+    const r = await chat(h);
+    const text = await r.text();
+    assert.equal(r.status, 200, `${coding}: ${text}`);
+    assert.ok(!text.includes(AWS_KEY), coding);
+    if (bytes.length > 0) assert.match(text, /\[REDACTED:aws_access_key\]/, coding);
+  }
+});
+
+test('a redirect elsewhere whose URL carries a key is not relayed', async () => {
+  const url = await rawUpstream((_h, s) => {
+    s.write(`HTTP/1.1 307 Temporary Redirect\r\nLocation: https://files.example.com/get?token=${AWS_KEY}\r\nContent-Length: 0\r\n\r\n`);
+  });
+  const h = await proxy(url);
+  const r = await fetch(`${h.url}/v1/chat/completions`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/json', ...auth(ADMIN_KEY) },
+    body: JSON.stringify({ model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await r.text();
+  assert.ok(!(r.headers.get('location') ?? '').includes(AWS_KEY), r.headers.get('location') ?? '');
+});
