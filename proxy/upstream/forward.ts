@@ -245,6 +245,11 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }, (err: Error & { code?: string }) => {
       if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
       st.verdict = true;
+      // undici refusing the request itself (arguments, a closed pool) says nothing about the upstream.
+      if (LOCAL_ERROR.test(err.code ?? '')) {
+        breaker.release();
+        return answerError(ctx, res, 'internal_error', { stage: 'upstream', outcome: 'deny', reason: err.code });
+      }
       breaker.failure();
       if (res.writableEnded || res.destroyed) return;
       const timedOut = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
@@ -260,6 +265,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     },
   };
 }
+
+/** undici error codes raised on our side of the connection, before the upstream could judge anything. */
+const LOCAL_ERROR = /^UND_ERR_(?:INVALID_ARG|NOT_SUPPORTED|DESTROYED|CLOSED|REQ_CONTENT_LENGTH_MISMATCH)$/;
 
 interface Leg {
   verdict: boolean;
