@@ -16,6 +16,8 @@ export interface PolicyApp {
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Runs one Upgrade request (the server's 'upgrade' event) through the upgrade stages. */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Is this peer in server.trust_proxy (the list compiled once, for req.ip and the connection guard)? */
+  readonly trusted: (ip: string) => boolean;
 }
 
 /**
@@ -79,5 +81,5 @@ export function createPolicyApp(policy: CompiledPolicy, deps: PipelineDeps): Pol
       else if (!res.headersSent) sendError(res, 'not_found');
     });
   };
-  return { policy, pipeline, handle, upgrade };
+  return { policy, pipeline, handle, upgrade, trusted: (ip) => trustFn(ip, 0) };
 }

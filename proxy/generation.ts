@@ -1,5 +1,4 @@
 // One loaded policy's generation: everything it builds (stores, lockout, keys, pipeline, audit logger) and closes.
-import proxyaddr from 'proxy-addr';
 import type { CompiledPolicy } from '../kernel/policy.js';
 import { effectivePrefix } from '../kernel/rate-store.js';
 import { createLockouts, type Lockouts } from '../policies/lockout.js';
@@ -184,7 +183,6 @@ export class Generations {
     this.oidcKeys.retain(policy.raw.security.authentication.oidc, keys);
     pending.takeOver(own);
     if (!running) own.event({ action: 'configuration_start', details: { files: policy.files.length, policy_hash: policy.hash, mode: policy.mode } });
-    const trustPeer = proxyaddr.compile([...policy.raw.server.trust_proxy]);
-    return { papp, audit: own, keys, trusted: (ip) => trustPeer(ip, 0) };
+    return { papp, audit: own, keys, trusted: papp.trusted };
   }
 }

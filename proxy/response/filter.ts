@@ -13,6 +13,8 @@ export interface Exchange {
   readonly type: string | undefined;
   /** The request or the content type says the answer streams (kernel/media-type.ts). */
   readonly streamed: boolean;
+  /** Names of the upstream's headers put on the answer (response headers filter): an error answer removes them. */
+  readonly copied: string[];
 }
 
 /** The answer is not relayed: the client gets this error instead (recorded with this outcome and rule). */

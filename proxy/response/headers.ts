@@ -48,7 +48,7 @@ export function createResponseHeaders(policy: CompiledPolicy, judge?: HeaderJudg
   };
   return {
     name: 'response headers',
-    onHead({ ctx, res, status, headers }) {
+    onHead({ ctx, res, status, headers, copied }) {
       res.statusCode = status;
       const hop = connectionTokens(headers.connection);
       for (const [name, value] of Object.entries(headers)) {
@@ -59,12 +59,16 @@ export function createResponseHeaders(policy: CompiledPolicy, judge?: HeaderJudg
           // Redirects built from the upstream's own address (Starlette's redirect_slashes) become relative;
           // a redirect elsewhere is judged like any other value (a key in its query stays out).
           const v = localLocation(String(value));
-          if (!(judge && disclosureOn && judge(name, v, ctx))) res.setHeader(name, v);
+          if (!(judge && disclosureOn && judge(name, v, ctx))) {
+            res.setHeader(name, v);
+            copied.push(name);
+          }
           continue;
         }
         if (disclosureOn && typeof value === 'string' && INTERNAL_ADDRESS.test(value)) continue;
         if (judge && disclosureOn && (Array.isArray(value) ? value.some((v) => judge(name, v, ctx)) : judge(name, String(value), ctx))) continue;
         res.setHeader(name, value);
+        copied.push(name);
       }
       return undefined;
     },

@@ -12,7 +12,7 @@ import { encodePath } from '../normalize-path.js';
 import { stripMethodParam } from '../method-override.js';
 import { createRequestHeaders } from './request-headers.js';
 import { CircuitBreaker } from './circuit.js';
-import { decoded, decodingFor } from './decode.js';
+import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 
@@ -54,8 +54,18 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       delete headers['content-length'];
     }
     const type = headers['content-type'];
-    const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
-    own.set(res, new Set(res.getHeaderNames()));
+    const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type), copied: [] };
+    try {
+      start(x, decoding, fromUpstream);
+    } catch {
+      // A filter that throws on the head must not become an unhandled rejection (which ends the process).
+      fromUpstream.destroy();
+      refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'response filter failed on the head' });
+    }
+  }
+
+  function start(x: Exchange, decoding: Decoding, fromUpstream: Readable): void {
+    const { ctx, res, status } = x;
     const head = filters.head(x);
     if (head === 'gone') {
       fromUpstream.destroy();
@@ -68,7 +78,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     if (decoding.kind === 'unknown') {
       // Bytes the proxy cannot read are bytes it cannot check: never relayed.
       fromUpstream.destroy();
-      return refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
+      return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
     }
     if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(fromUpstream, decoding.steps);
     res.once('close', () => {
@@ -78,22 +88,19 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     relay(x, fromUpstream);
   }
 
-  /** Headers on the answer before the upstream's were copied: an error answer keeps only these. */
-  const own = new WeakMap<ServerResponse, ReadonlySet<string>>();
   /** The answer is replaced by an error: none of the upstream's headers (Location, ETag, Content-Disposition...) stay on it. */
-  function refuse(res: ServerResponse, ctx: RequestContext, code: ErrorCode, opts: OutcomeOptions): void {
-    const keep = own.get(res);
-    if (keep && !res.headersSent) for (const name of res.getHeaderNames()) if (!keep.has(name)) res.removeHeader(name);
-    answerError(ctx, res, code, opts);
+  function refuse(x: Exchange, code: ErrorCode, opts: OutcomeOptions): void {
+    if (!x.res.headersSent) for (const name of x.copied) x.res.removeHeader(name);
+    answerError(x.ctx, x.res, code, opts);
   }
   /** The upstream's body failed: a body timeout is a 504 like a head timeout, anything else a 502. */
-  function bodyFailed(res: ServerResponse, ctx: RequestContext, e: Error & { code?: string }, reason: string): void {
+  function bodyFailed(x: Exchange, e: Error & { code?: string }, reason: string): void {
     const timedOut = e.code === 'UND_ERR_BODY_TIMEOUT';
-    refuse(res, ctx, timedOut ? 'upstream_timeout' : 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : undefined, reason: e.code ? `${reason} (${e.code})` : reason });
+    refuse(x, timedOut ? 'upstream_timeout' : 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : undefined, reason: e.code ? `${reason} (${e.code})` : reason });
   }
 
   function replace(x: Exchange, r: Replacement): void {
-    refuse(x.res, x.ctx, r.code, { stage: 'upstream', outcome: r.outcome, rule: r.rule, status: r.status });
+    refuse(x, r.code, { stage: 'upstream', outcome: r.outcome, rule: r.rule, status: r.status });
   }
 
   /** Some filter needs the whole answer: held up to upstream.max_buffered_response_bytes. */
@@ -109,13 +116,13 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
         over = true;
         chunks.length = 0;
         fromUpstream.destroy();
-        return refuse(res, ctx, 'response_too_large', { stage: 'upstream', outcome: 'deny', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
+        return refuse(x, 'response_too_large', { stage: 'upstream', outcome: 'deny', rule: 'upstream.max_buffered_response_bytes', reason: 'answer above upstream.max_buffered_response_bytes' });
       }
       chunks.push(c);
     });
     fromUpstream.on('error', (e: Error & { code?: string }) => {
       if (over) return;
-      bodyFailed(res, ctx, e, 'the answer failed while it was read');
+      bodyFailed(x, e, 'the answer failed while it was read');
     });
     fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
@@ -131,7 +138,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
         if (r) return replace(x, r);
         out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(JSON.stringify(body.json))) : body.text === text ? raw : Buffer.from(body.text);
       } catch {
-        return refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
+        return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
       }
       ctx.responseBytes = out.length;
       res.setHeader('Content-Length', out.length);
@@ -148,7 +155,10 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       res.flushHeaders();
     } else {
       const length = x.headers['content-length'];
-      if (length !== undefined && /^\d+$/.test(length)) res.setHeader('Content-Length', length);
+      if (length !== undefined && /^\d+$/.test(length)) {
+        res.setHeader('Content-Length', length);
+        x.copied.push('content-length');
+      }
     }
     let pieces: PieceFilter | null | undefined;
     const write = (out: Buffer): void => {
@@ -178,7 +188,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     fromUpstream.on('error', (e: Error & { code?: string }) => {
       // Before the first byte (a corrupt compressed answer) the client still gets a proper error.
       if (res.headersSent) return res.destroy();
-      bodyFailed(res, ctx, e, 'the answer failed before its first byte');
+      bodyFailed(x, e, 'the answer failed before its first byte');
     });
   }
 
@@ -235,13 +245,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       st.verdict = true;
       answerBody.once('end', () => (st.upstreamDone = true));
       answerBody.on('error', () => {}); // a cut answer is handled by its reader; never an uncaught error
-      try {
-        answer(ctx, statusCode, joined(headers), answerBody, res);
-      } catch {
-        // A filter that throws on the head must not become an unhandled rejection (which ends the process).
-        answerBody.destroy();
-        refuse(res, ctx, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'response filter failed on the head' });
-      }
+      answer(ctx, statusCode, joined(headers), answerBody, res);
     }, (err: Error & { code?: string }) => {
       if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
       st.verdict = true;

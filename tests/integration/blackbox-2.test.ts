@@ -6,45 +6,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
 import { startHarness, basePolicy, auth, ADMIN_KEY, USER_KEY, type Harness } from '../../dev/harness.js';
+import { startRawUpstream, type RawUpstream } from '../../dev/doubles/raw-upstream.js';
 
 // A realistic-looking (random, not AWS's documented EXAMPLE, which the detector rightly ignores) access key id.
 const AWS_KEY = 'AKIAQ3EGRBMHX7YTN4PL';
-
-interface RawUpstream { url: string; received: Buffer[]; close(): Promise<void> }
-
-/** Answers each request (head + Content-Length body) with `reply(head)` bytes; records what it received. */
-async function startRawUpstream(reply: (head: string, sock: net.Socket) => void): Promise<RawUpstream> {
-  const received: Buffer[] = [];
-  const socks = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    socks.add(s);
-    s.on('close', () => socks.delete(s));
-    s.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      received.push(d);
-      for (;;) {
-        const i = buf.indexOf('\r\n\r\n');
-        if (i < 0) return;
-        const head = buf.subarray(0, i).toString('latin1');
-        const cl = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < i + 4 + cl) return;
-        buf = buf.subarray(i + 4 + cl);
-        reply(head, s);
-      }
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
-  };
-}
 
 const opened: Array<{ close(): Promise<void> }> = [];
 after(async () => {

@@ -7,8 +7,8 @@ import net from 'node:net';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
 import { startHarness, basePolicy, auth, ADMIN_KEY, type Harness } from '../../dev/harness.js';
+import { startRawUpstream } from '../../dev/doubles/raw-upstream.js';
 
 const AWS_KEY = 'AKIAQ3EGRBMHX7YTN4PL';
 const REDACT = `
@@ -22,30 +22,11 @@ after(async () => {
   for (const o of opened.reverse()) await o.close();
 });
 
-/** A raw upstream: `reply(head, socket)` for each request head (bodies are read by Content-Length). */
+/** A raw upstream (dev/doubles/raw-upstream.ts), closed after the file's tests; its URL. */
 async function rawUpstream(reply: (head: string, s: net.Socket) => void): Promise<string> {
-  const socks = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    socks.add(s);
-    s.on('close', () => socks.delete(s));
-    s.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const i = buf.indexOf('\r\n\r\n');
-        if (i < 0) return;
-        const head = buf.subarray(0, i).toString('latin1');
-        const cl = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < i + 4 + cl) return;
-        buf = buf.subarray(i + 4 + cl);
-        reply(head, s);
-      }
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  opened.push({ close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }) });
-  return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const up = await startRawUpstream(reply);
+  opened.push(up);
+  return up.url;
 }
 
 async function proxy(url: string, extra = REDACT, routes?: string): Promise<Harness> {

@@ -28,7 +28,7 @@ function exchange(status: number, headers: IncomingHttpHeaders = {}, over: Parti
   const ctx = { path: '/v1/chat/completions', usage: {}, completionChars: 0, redactions: [], decisions: [], ...over } as unknown as RequestContext;
   const res = new ServerResponse(new IncomingMessage(new Socket()));
   const type = headers['content-type'];
-  return { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type) };
+  return { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type), copied: [] };
 }
 const body = (text: string, json = true): Body => ({ raw: Buffer.from(text), text, json: json ? JSON.parse(text) : undefined });
 
