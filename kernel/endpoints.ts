@@ -53,34 +53,20 @@ const NONE: CapRule = { enough: [], write: [] };
  * alone would leave them uncapped, so `max_tokens` is added beside it); LoLLMS' Ollama-style routes are
  * read by clients that send either `options.num_predict` or `max_tokens` (lollms_client does the latter).
  */
+const SAME: Record<Endpoint, CapRule> = {
+  chat: { enough: ['max_tokens'], write: ['max_tokens'] },
+  completions: { enough: ['max_tokens'], write: ['max_tokens'] },
+  responses: { enough: ['max_output_tokens'], write: ['max_output_tokens'] },
+  messages: { enough: ['max_tokens'], write: ['max_tokens'] },
+  native_generate: { enough: ['n_predict'], write: ['n_predict'] },
+  ollama_generate: { enough: ['options.num_predict'], write: ['options.num_predict'] },
+  other: NONE,
+};
+/** Each kind differs from SAME in one endpoint at most. */
 const RULES: Record<UpstreamKind, Record<Endpoint, CapRule>> = {
-  openai: {
-    chat: { enough: ['max_completion_tokens', 'max_tokens'], write: ['max_completion_tokens'] },
-    completions: { enough: ['max_tokens'], write: ['max_tokens'] },
-    responses: { enough: ['max_output_tokens'], write: ['max_output_tokens'] },
-    messages: { enough: ['max_tokens'], write: ['max_tokens'] },
-    native_generate: { enough: ['n_predict'], write: ['n_predict'] },
-    ollama_generate: { enough: ['options.num_predict'], write: ['options.num_predict'] },
-    other: NONE,
-  },
-  lollms: {
-    chat: { enough: ['max_tokens'], write: ['max_tokens'] },
-    completions: { enough: ['max_tokens'], write: ['max_tokens'] },
-    responses: { enough: ['max_output_tokens'], write: ['max_output_tokens'] },
-    messages: { enough: ['max_tokens'], write: ['max_tokens'] },
-    native_generate: { enough: ['n_predict'], write: ['n_predict'] },
-    ollama_generate: { enough: [], write: ['options.num_predict', 'max_tokens'] },
-    other: NONE,
-  },
-  ollama: {
-    chat: { enough: ['max_tokens'], write: ['max_tokens'] },
-    completions: { enough: ['max_tokens'], write: ['max_tokens'] },
-    responses: { enough: ['max_output_tokens'], write: ['max_output_tokens'] },
-    messages: { enough: ['max_tokens'], write: ['max_tokens'] },
-    native_generate: { enough: ['n_predict'], write: ['n_predict'] },
-    ollama_generate: { enough: ['options.num_predict'], write: ['options.num_predict'] },
-    other: NONE,
-  },
+  openai: { ...SAME, chat: { enough: ['max_completion_tokens', 'max_tokens'], write: ['max_completion_tokens'] } },
+  lollms: { ...SAME, ollama_generate: { enough: [], write: ['options.num_predict', 'max_tokens'] } },
+  ollama: SAME,
 };
 
 export function capRule(kind: UpstreamKind, endpoint: Endpoint): CapRule {
