@@ -159,7 +159,7 @@ export const CONTEXT_DETECTORS: readonly DetectorSpec[] = [
       const cls = v.length >= 4 ? nameClass(m[1]) : null;
       return cls === 'password' ? isKeyedPassword(v, false) : cls === 'secret' && isKeyedSecret(v);
     },
-    source: r`--([A-Za-z0-9][A-Za-z0-9_.-]{0,63})(?:[ \t]{1,4}|=)${VALUE}`,
+    source: r`(?<![A-Za-z0-9_-])--([A-Za-z0-9][A-Za-z0-9_.-]{0,63})(?:[ \t]{1,4}|=)${VALUE}`,
   },
   {
     // Authorization: <any scheme> <credentials> (Bearer and Basic have their own detectors too).
@@ -170,7 +170,7 @@ export const CONTEXT_DETECTORS: readonly DetectorSpec[] = [
   {
     kind: 'password', filter: KEY, priority: 75, groups: [1], validate: curlPassword, at: { re: '(?<![A-Za-z0-9_-])(?:-u|--user)[ \\t=]' },
     holdCap: 1024,
-    source: r`(?:-u|--user)(?:[ \t]{1,4}|=)["']?[^\s:"'$]{1,64}:([^\s"']{3,})`,
+    source: r`(?<![A-Za-z0-9_-])(?:-u|--user)(?:[ \t]{1,4}|=)["']?[^\s:"'$]{1,64}:([^\s"']{3,})`,
   },
   {
     // An indented `name: base64` line, as under a Kubernetes Secret's `data:`.

@@ -14,11 +14,11 @@ export const PII_DETECTORS: readonly DetectorSpec[] = [
     // Nine digits in a row are an SSN only next to its name.
     kind: 'ssn', filter: 'redact_pii', priority: 60, flags: 'i', groups: [1], validate: ssn,
     at: { re: '(?<![A-Za-z])(?:ssn|social)', flags: 'i' },
-    source: r`(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no\.?))?)["']?[ \t]{0,3}(?:[:=#]|is)?[ \t]{0,3}["']?([0-9]{3}[ .-]?[0-9]{2}[ .-]?[0-9]{4})(?![0-9A-Za-z])`,
+    source: r`(?<![A-Za-z])(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no\.?))?)["']?[ \t]{0,3}(?:[:=#]|is)?[ \t]{0,3}["']?([0-9]{3}[ .-]?[0-9]{2}[ .-]?[0-9]{4})(?![0-9A-Za-z])`,
   },
   {
     kind: 'file_path', filter: 'remove_file_paths', priority: 30, at: { lit: ['\\\\'], notPrev: '[A-Za-z0-9:\\\\]' },
-    source: r`\\\\(?:\?\\[A-Za-z]:|[A-Za-z0-9._$-]{1,63}\\[A-Za-z0-9._$ -]{1,80})(?:\\[^\\/:*?"<>|\s]{1,128}){0,32}\\?`,
+    source: r`(?<![A-Za-z0-9:\\])\\\\(?:\?\\[A-Za-z]:|[A-Za-z0-9._$-]{1,63}\\[A-Za-z0-9._$ -]{1,80})(?:\\[^\\/:*?"<>|\s]{1,128}){0,32}\\?`,
   },
   {
     kind: 'file_path', filter: 'remove_file_paths', priority: 30,

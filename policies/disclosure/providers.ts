@@ -65,11 +65,11 @@ const TABLE: P[] = [
   ['notion_token', lit('ntn_', 'secret_'), r`${B}(?:ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})${E}`, tokenLike],
   // Messaging.
   ['sendgrid_key', lit('SG.'), r`${B}SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}${E}`, ok],
-  ['twilio_key', lit('SK'), r`(?<![A-Za-z0-9_-])SK[0-9a-fA-F]{32}${E}`, tokenLike],
-  ['mailgun_key', lit('key-', 'pubkey-'), r`(?<![A-Za-z0-9_.+/])(?:pub)?key-[a-f0-9]{32}${E}`, tokenLike],
+  ['twilio_key', { lit: ['SK'], notPrev: '[A-Za-z0-9_-]' }, r`(?<![A-Za-z0-9_-])SK[0-9a-fA-F]{32}${E}`, tokenLike],
+  ['mailgun_key', { lit: ['key-', 'pubkey-'], notPrev: '[A-Za-z0-9_.+/]' }, r`(?<![A-Za-z0-9_.+/])(?:pub)?key-[a-f0-9]{32}${E}`, tokenLike],
   ['brevo_key', lit('xkeysib-', 'xsmtpsib-'), r`${B}x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}${E}`, ok],
-  ['discord_webhook', lit('https://discord', 'https://ptb.discord', 'https://canary.discord'), r`https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,68}`, ok],
-  ['discord_token', lit('MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'), r`[MNO][A-Za-z0-9_-]{22,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}${E}`, discordBot],
+  ['discord_webhook', { lit: ['https://discord', 'https://ptb.discord', 'https://canary.discord'] }, r`https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,68}`, ok],
+  ['discord_token', lit('MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'), r`${B}[MNO][A-Za-z0-9_-]{22,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}${E}`, discordBot],
   // Commerce.
   ['shopify_token', lit('shpat_', 'shpca_', 'shppa_', 'shpss_'), r`${B}shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}${E}`, ok],
   ['square_token', lit('EAAA', 'sq0atp-', 'sq0csp-', 'sq0idp-'), r`${B}(?:EAAA[A-Za-z0-9_-]{60}|sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,43})${E}`, tokenLike],

@@ -47,6 +47,23 @@ test('triggered detectors find exactly what their global regexes find (corpus)',
   for (const t of all) { same(t, 0); same(t, t.length >> 1); }
 });
 
+test('triggered detectors find exactly what their global regexes find (every kind of neighbour before each match)', () => {
+  // A trigger that skips positions after some character must agree with the detector's own
+  // lookbehind: each match the plain regex finds in the corpus is tried again directly after
+  // letters, digits and each separator.
+  const neighbours = ['a', 'Z', '0', '_', '-', '.', '/', '+', ':', '=', '@', '\\', '"', ' ', '\n', 'é'];
+  let tried = 0;
+  for (const t of corpus.items.map((i) => i.text)) {
+    for (const d of triggered) {
+      const re = new RegExp(d.source, (d.flags ?? '') + 'g');
+      for (const m of t.matchAll(re)) {
+        for (const c of neighbours) { same(t.slice(0, m.index) + c + t.slice(m.index), 0); tried++; }
+      }
+    }
+  }
+  assert.ok(tried > 1000, `only ${tried} cases`);
+});
+
 test('triggered detectors find exactly what their global regexes find (spliced text)', () => {
   const texts = corpus.items.map((i) => i.text);
   const piece = fc.tuple(fc.integer({ min: 0, max: texts.length - 1 }), fc.nat(), fc.nat(), fc.constantFrom('', '\n', '\r\n', '\t', ' ', '-', '_', '.', ':', '/', '@', '=', '\u2028', 'é'))
