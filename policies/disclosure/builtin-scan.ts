@@ -66,7 +66,7 @@ function scanTriggered(d: Builtin, text: string, from: number, starts: ArrayLike
 
 /**
  * Runs a sticky regex at each occurrence of the detector's literal; group 1 (in a look-behind) may
- * move the start leftwards, but never before the end of the previous match, as in a global scan.
+ * move the start leftwards, but never before `from` or the end of the previous match, as in a global scan.
  */
 function scanAnchored(d: Builtin, text: string, from: number, out: Match[]): void {
   const { literal, re, groups, prev, next } = d.fast!;
@@ -86,7 +86,7 @@ function scanAnchored(d: Builtin, text: string, from: number, out: Match[]): voi
     if (!m) { i = text.indexOf(literal, i + 1); continue; }
     const end = m.index + m[0].length;
     const left = m.indices?.[1];
-    const anchor = left && !groups ? left[0] : m.index;
+    const anchor = left ? left[0] : m.index; // where the whole match starts, as a global scan sees it
     if (anchor < cursor) { i = text.indexOf(literal, i + 1); continue; }
     let span: [number, number] | undefined;
     if (groups) {

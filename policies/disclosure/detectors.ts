@@ -20,8 +20,8 @@ export interface DetectorSpec {
   hint?: RegExp;
   /**
    * A faster equivalent for scanning: a sticky regex tried only where `literal` occurs, whose match
-   * starts at the literal; capture group 1 (in a look-behind) may move the start left. `groups`,
-   * when set, name the redacted groups instead. `prev` / `next` (character classes) must hold for the
+   * starts at the literal; capture group 1 (in a look-behind), when there is one, moves the start
+   * left (and is the redacted span unless `groups` names others). `prev` / `next` (character classes) must hold for the
    * characters just before / after the literal. `source` stays the reference for holding back.
    */
   fast?: { literal: string; source: string; groups?: number[]; prev?: string; next?: string };
@@ -103,7 +103,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
   {
     kind: 'password', filter: KEY, priority: 75, groups: [1], validate: notPlaceholder,
     source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@`,
-    fast: { literal: '://', groups: [1], prev: '[A-Za-z0-9+.-]', source: r`(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20})://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@` },
+    fast: { literal: '://', groups: [2], prev: '[A-Za-z0-9+.-]', source: r`(?<=((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}))://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@` },
   },
   ...CONTEXT_DETECTORS,
   ...PROVIDER_DETECTORS,

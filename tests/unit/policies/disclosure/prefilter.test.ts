@@ -27,7 +27,8 @@ function reference(spec: DetectorSpec, text: string, from: number): string[] {
   return out;
 }
 
-const triggered = DETECTORS.filter((d) => d.at);
+// Detectors run at trigger positions (`at`) or at a literal (`fast`): both must equal the plain scan.
+const triggered = DETECTORS.filter((d) => d.at || d.fast);
 const sets = triggered.map((d) => new DetectorSet([compileBuiltin(d)], [], '[R]'));
 const found = (set: DetectorSet, text: string, from: number): string[] => {
   const out: Finding[] = [];
@@ -50,7 +51,7 @@ test('triggered detectors find exactly what their global regexes find (corpus)',
 test('triggered detectors find exactly what their global regexes find (every kind of neighbour before each match)', () => {
   // A trigger that skips positions after some character must agree with the detector's own
   // lookbehind: each match the plain regex finds in the corpus is tried again directly after
-  // letters, digits and each separator.
+  // letters, digits and each separator, and scanned from inside itself.
   const neighbours = ['a', 'Z', '0', '_', '-', '.', '/', '+', ':', '=', '@', '\\', '"', ' ', '\n', 'é'];
   let tried = 0;
   for (const t of corpus.items.map((i) => i.text)) {
@@ -58,6 +59,8 @@ test('triggered detectors find exactly what their global regexes find (every kin
       const re = new RegExp(d.source, (d.flags ?? '') + 'g');
       for (const m of t.matchAll(re)) {
         for (const c of neighbours) { same(t.slice(0, m.index) + c + t.slice(m.index), 0); tried++; }
+        // A scan from inside the match finds only what starts at or after that point.
+        same(t, m.index + 1); same(t, m.index + (m[0].length >> 1));
       }
     }
   }
