@@ -43,15 +43,33 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
   if (max <= 0 || seconds <= 0) return NONE;
   const opts = { points: max, duration: seconds, keyPrefix: `${effectivePrefix(rl)}auth-fail` };
   const memory = new RateLimiterMemory(opts);
+  const client = stores.storeClient && rl.store === 'redis' ? stores.storeClient : undefined;
   // While Redis is away (or a master is being replaced), the memory limiter keeps counting (rate-limiter-flexible's insurance).
-  const limiter: RateLimiterAbstract = stores.storeClient && rl.store === 'redis'
-    ? new RateLimiterRedis({ ...opts, storeClient: stores.storeClient, insuranceLimiter: memory })
-    : memory;
+  const limiter: RateLimiterAbstract = client ? new RateLimiterRedis({ ...opts, storeClient: client, insuranceLimiter: memory }) : memory;
+  const fromLimiter = async (l: RateLimiterAbstract, key: string): Promise<number> => {
+    const res = await l.get(key);
+    return res && res.consumedPoints > max ? res.msBeforeNext : 0;
+  };
   return {
-    async lockedFor(ip) {
+    async lockedFor(address) {
+      const ip = clientKey(address);
       try {
-        const res = await limiter.get(clientKey(ip));
-        return res && res.consumedPoints > max ? res.msBeforeNext : 0;
+        if (!client) return await fromLimiter(limiter, ip);
+        // The check runs on every request: one GET of the limiter's counter, not rate-limiter-flexible's
+        // MULTI/GET/PTTL/EXEC; the PTTL is only asked for a client over the limit. Same key, same answer, and
+        // a Redis error falls back to the memory count as the limiter's insurance does. Measured in-process
+        // against a local Redis, 32 concurrent checks: 48-60 µs of CPU per check before, see docs/performance.md.
+        const rlKey = limiter.getKey(ip);
+        let ttl: number;
+        try {
+          const raw = await client.get(rlKey);
+          if (raw === null || !(parseInt(raw, 10) > max)) return 0;
+          ttl = await client.pttl(rlKey);
+        } catch {
+          return await fromLimiter(memory, ip);
+        }
+        // -2: the key expired between the two commands (rate-limiter-flexible's MULTI would have read no key).
+        return ttl === -2 ? 0 : ttl;
       } catch {
         return 0;
       }
