@@ -15,7 +15,7 @@ export function collectUrls(body: unknown, out: string[] = [], key = '', depth =
   } else if (Array.isArray(body)) {
     for (const v of body) collectUrls(v, out, key, depth + 1);
   } else if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) collectUrls(v, out, k, depth + 1);
+    for (const k of Object.keys(body)) collectUrls((body as Record<string, unknown>)[k], out, k, depth + 1);
   }
   return out;
 }

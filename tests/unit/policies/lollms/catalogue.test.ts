@@ -32,6 +32,16 @@ test('generation routes are not management', () => {
   assert.equal(cat.lookup('/v1/models/llama3'), undefined);
 });
 
+test('a lookup answers for the path asked, whatever was looked up just before (the last answer is kept)', () => {
+  const paths = ['/v1/chat/completions', '/v1/models/llama3', '/personalities/generic/x.png', '/apply_settings', '/api/chat', '/nowhere'];
+  const first = paths.map((p) => cat.lookup(p)?.id);
+  assert.ok(first.includes(undefined) && new Set(first).size >= 4, first.join(' '));
+  // Every order of asking, repeats included: the same answers as asked alone.
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: paths.length - 1 }), { maxLength: 30 }), (order) => {
+    for (const i of order) assert.equal(cat.lookup(paths[i])?.id, first[i], paths[i]);
+  }));
+});
+
 /** One way a client might spell a path that a lenient server would still route to it. */
 const spelling = (path: string): fc.Arbitrary<string> => {
   const segs = path.split('/').filter(Boolean);
