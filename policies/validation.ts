@@ -7,18 +7,27 @@ import { checkJsonText, decodeUtf8, pythonOnlyJson } from '../kernel/json-canoni
 import { promptLength } from './prompt-length.js';
 import { isJsonType } from '../kernel/media-type.js';
 
-/** Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). */
+/**
+ * Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). Strings are
+ * skipped with the native Buffer.indexOf: a quote ends one unless an odd run of backslashes precedes it.
+ * (A byte-by-byte loop over the strings cost 226 µs for a 100 KB prompt; this one 19–33 µs, the same for small bodies.)
+ */
 export function jsonDepth(buf: Buffer, limit: number): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < buf.length; i++) {
     const c = buf[i];
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      let q = i;
+      for (;;) {
+        q = buf.indexOf(0x22, q + 1);
+        if (q < 0) return max; // unterminated: nothing after it counts
+        let backslashes = 0;
+        for (let j = q - 1; j > i && buf[j] === 0x5c; j--) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+      i = q;
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > max) {
         max = depth;
         if (max > limit) return max;
@@ -35,7 +44,8 @@ function walkStrings(v: unknown, nfc: boolean, depth = 0): [boolean, boolean] {
   const visit = (holder: Record<string, unknown> | unknown[], key: string | number, x: unknown, d: number): void => {
     if (typeof x === 'string') {
       if (x.includes('\u0000')) nul = true;
-      if (nfc) {
+      // ASCII (its UTF-8 length is its length) is NFC already: 79 µs of normalize for a 100 KB prompt, 10 µs to tell.
+      if (nfc && Buffer.byteLength(x) !== x.length) {
         const n = x.normalize('NFC');
         if (n !== x) {
           (holder as Record<string | number, unknown>)[key] = n;

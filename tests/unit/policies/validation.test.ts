@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { RequestHandler } from 'express';
-import { createValidation } from '../../../policies/validation.js';
+import { createValidation, jsonDepth } from '../../../policies/validation.js';
 import { policyFrom, runStage } from '../../helpers/stage.js';
 
 const POLICY = policyFrom(`
@@ -93,6 +93,47 @@ test('validation: NFC and the stream flag are forwarded as checked', async () =>
   assert.equal(m.content, '\u00e9');
   assert.equal(r.ctx.json!.stream, true);
   assert.equal(r.ctx.forwardBody, undefined, 'the changed body is re-serialised, not forwarded as read');
+});
+
+test('validation: NFC applies to text written with \\u escapes in an all-ASCII body; ASCII text is left as sent', async () => {
+  const raw = '{"model":"m","messages":[{"role":"user","content":"e\\u0301"},{"role":"user","content":"plain"}]}';
+  assert.ok(/^[\x00-\x7f]*$/.test(raw));
+  const r = await runStage(VALIDATE, { method: 'POST', url: '/v1/chat/completions', headers: JSON_TYPE, body: raw }, POLICY);
+  const [a, b] = r.ctx.json!.messages as { content: string }[];
+  assert.equal(a.content, '\u00e9');
+  assert.equal(b.content, 'plain');
+  const plain = await runStage(VALIDATE, { method: 'POST', url: '/v1/chat/completions', headers: JSON_TYPE, body: chat('plain ascii') }, POLICY);
+  assert.ok(plain.ctx.forwardBody, 'nothing changed: the body is forwarded as read');
+});
+
+/** The byte-by-byte depth count jsonDepth replaced (strings skipped one byte at a time): the reference. */
+function depthByBytes(buf: Buffer, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+test('validation: jsonDepth counts what a byte-by-byte scan counts (quotes, backslash runs, unterminated strings)', () => {
+  const text = fc.array(fc.constantFrom('"', '\\', '{', '}', '[', ']', 'a', ',', ':', 'é', '\\"'), { maxLength: 60 }).map((a) => a.join(''));
+  fc.assert(fc.property(fc.oneof(text, fc.json({ maxDepth: 6 })), fc.integer({ min: 0, max: 8 }), (t, limit) => {
+    const buf = Buffer.from(t);
+    assert.equal(jsonDepth(buf, limit), depthByBytes(buf, limit), t);
+  }), { numRuns: 3000 });
+  assert.equal(jsonDepth(Buffer.from('{"a\\\\":[["\\"]"]]}'), 8), 3);
 });
 
 test('validation: in permissive mode a check is recorded and passes, depth still refused', async () => {
