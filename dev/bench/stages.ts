@@ -50,7 +50,10 @@ const app = createPolicyApp(policy, {
   dryRun: { clientIp: '127.0.0.1' },
 });
 
-const body = Buffer.from(JSON.stringify({ model: 'llama3-8b-instruct', messages: [{ role: 'user', content: 'Say hello in one line.' }], max_tokens: 64 }));
+// STAGES_BODY_KB: a prompt of about that size instead of the bench's one line.
+const kb = Number(process.env.STAGES_BODY_KB ?? 0);
+const content = kb > 0 ? 'The quick brown fox jumps over the lazy dog. '.repeat(Math.ceil((kb * 1024) / 45)) : 'Say hello in one line.';
+const body = Buffer.from(JSON.stringify({ model: 'llama3-8b-instruct', messages: [{ role: 'user', content }], max_tokens: 64 }));
 
 function one(): Promise<number> {
   return new Promise((resolve) => {
@@ -79,5 +82,5 @@ for (let round = 0; round < 5; round++) {
   const c = process.cpuUsage(c0);
   best = Math.min(best, (c.user + c.system) / N);
 }
-process.stdout.write(`request stages, dry run, in-process: ${best.toFixed(1)} us CPU per request (best of 5 rounds of ${N})\n`);
+process.stdout.write(`request stages, dry run, in-process, ${body.length} B body: ${best.toFixed(1)} us CPU per request (best of 5 rounds of ${N})\n`);
 process.exit(0);
