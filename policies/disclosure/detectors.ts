@@ -22,7 +22,8 @@ export interface DetectorSpec {
    * A faster equivalent for scanning: a sticky regex tried only where `literal` occurs, whose match
    * starts at the literal; capture group 1 (in a look-behind), when there is one, moves the start
    * left (and is the redacted span unless `groups` names others). `prev` / `next` (character classes) must hold for the
-   * characters just before / after the literal. `source` stays the reference for holding back.
+   * characters just before / after the literal, and a literal at the start / end of the text fails them: use
+   * them only where a match needs a character there. `source` stays the reference for holding back.
    */
   fast?: { literal: string; source: string; groups?: number[]; prev?: string; next?: string };
   /** Where matches can start (see Trigger); the detector then runs only there. */

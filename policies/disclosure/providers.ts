@@ -90,8 +90,9 @@ const ANCHORED: F[] = [
   ['terraform_token', '.atlasv1.', '[A-Za-z0-9]', r`(?<![A-Za-z0-9_.-])[A-Za-z0-9]{14}`, r`\.atlasv1\.[A-Za-z0-9_=-]{60,70}(?![A-Za-z0-9_=-])`, ok],
   ['telegram_bot_token', ':A', '[0-9]', r`(?<![A-Za-z0-9_:])[0-9]{8,10}`, r`:A[A-Za-z0-9_-]{34}${E}`, tokenLike],
   ['mailchimp_key', '-us', '[a-f0-9]', r`(?<![A-Za-z0-9_-])[a-f0-9]{32}`, r`-us[0-9]{1,2}${E}`, tokenLike],
-  // (Found at a run of A's only when a delimiter precedes it: a long run inside base64 data is not a start.)
-  ['twitter_bearer', 'AAAAAAAAAAAAAAAAAAAAA', '[^A-Za-z0-9+/=_-]', '', r`(?<![A-Za-z0-9+/=_-])A{21,23}[A-Za-z0-9%]{60,130}${EB}`, (v) => /%|[0-9]/.test(v.slice(23)) && /[a-z]/.test(v)],
+  // (Found at a run of A's only when a delimiter or the start of the text precedes it, as the look-behind says: a
+  // long run inside base64 data is not a start. No `prev` class: it would also refuse the start of the text.)
+  ['twitter_bearer', 'AAAAAAAAAAAAAAAAAAAAA', '', '', r`(?<![A-Za-z0-9+/=_-])A{21,23}[A-Za-z0-9%]{60,130}${EB}`, (v) => /%|[0-9]/.test(v.slice(23)) && /[a-z]/.test(v)],
   ['teams_webhook', '.webhook.office.com/', '[a-z0-9-]', r`https://[a-z0-9-]{1,63}`, r`\.webhook\.office\.com/webhookb2/[A-Za-z0-9@-]{36,80}/IncomingWebhook/[A-Za-z0-9]{32}/[A-Za-z0-9-]{36}(?:/[A-Za-z0-9_-]{10,80})?`, ok],
 ];
 

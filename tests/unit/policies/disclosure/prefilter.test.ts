@@ -83,3 +83,8 @@ test('placeholder check: sequences and distinct characters', () => {
   assert.ok(isPlaceholder('k3Y9q23456789z1R0mP4tL') && !isPlaceholder('k3Y9q2345678Wz1R0mP4tL') && !isPlaceholder('k3Y9q2W45z1R0mP4tL8vXn'));
   assert.ok(isPlaceholder('ÄÄÄÄÄÄÄÄÄÄÄÄÄÄ') && isPlaceholder('äbcdefGHIq1Rw3Lm7Tx0Vn5Kp') && !isPlaceholder('äbc9Zq1Rw3Lm7Tx0Vn5Kp'));
 });
+
+test('a detector found at a literal is found at the very start of the text too (fast-check counterexample)', () => {
+  // twitter_bearer's literal (a run of A's) had a `prev` class, which refused a token at offset 0.
+  same('AAAAAAAAAAAAAAAAAAAAAF5h3Erbhj1n8hLOpYOomAxTbG3N7lPii4rzuoE14JV7WQFIIzbTKSXexport', 0);
+});
