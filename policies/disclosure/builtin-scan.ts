@@ -1,5 +1,6 @@
 // Runs one built-in detector over text: a plain global regex, a sticky regex at prefilter triggers, or at a literal.
 import type { DetectorSpec } from './detectors.js';
+import type { FirstChars } from './regex/analyze.js';
 import { candidates, type CompiledTrigger, type TriggerCache } from './prefilter.js';
 
 /**
@@ -14,6 +15,8 @@ export interface Builtin {
   fast: { literal: string; re: RegExp; groups: number[] | undefined; prev: Uint8Array | null; next: Uint8Array | null } | null;
   /** Where matches can start, with `sticky` (the source, sticky) run at each such position. */
   at: CompiledTrigger | null; sticky: RegExp | null;
+  /** What a match (or a hold) can start with (regex/analyze.ts firstChars): a stream skips the detector otherwise. */
+  first: FirstChars;
 }
 
 /**

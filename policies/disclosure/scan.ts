@@ -1,5 +1,5 @@
 // The compiled detector set: finds, merges and replaces secrets in text; tells streams what to hold back.
-import { capRepeats, holdSource, maxLen, requiredLiteral, type Anchor } from './regex/analyze.js';
+import { capRepeats, firstChars, holdSource, maxLen, requiredLiteral, type Anchor } from './regex/analyze.js';
 import { compileNfa, NfaScanner, type Program } from './regex/nfa.js';
 import { parseRegex } from './regex/parse.js';
 import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
@@ -45,6 +45,7 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     } : null,
     at: spec.at ? compileTrigger(spec.at, flags) : null,
     sticky: spec.at ? new RegExp(spec.source, flags + 'y' + (spec.groups ? 'd' : '')) : null,
+    first: firstChars(ast, flags.includes('i')),
   };
 }
 
@@ -61,9 +62,33 @@ export function compileCustom(name: string, source: string): Custom {
 export class DetectorSet {
   readonly holdMax: number;
   private readonly markers = new Map<string, string>();
+  /** 32-bit words in a mask with one bit per built-in detector. */
+  readonly maskWords: number;
+  /**
+   * Per character code 0-127 (and 128 for every code unit above), the mask of the built-ins whose
+   * match can start with it: a stream runs only the detectors the new text can start (channel.ts).
+   */
+  readonly startMasks: Int32Array;
 
   constructor(readonly builtins: Builtin[], readonly customs: Custom[], private readonly replacement: string) {
     this.holdMax = Math.max(0, ...builtins.map((b) => b.holdLen), customs.length ? CUSTOM_MATCH_CAP : 0);
+    const w = this.maskWords = Math.max(1, Math.ceil(builtins.length / 32));
+    this.startMasks = new Int32Array(129 * w);
+    builtins.forEach((b, k) => {
+      const bit = 1 << (k & 31), word = k >> 5;
+      for (let c = 0; c < 128; c++) if (b.first.ascii[c] === 1) this.startMasks[c * w + word] |= bit;
+      if (b.first.other) this.startMasks[128 * w + word] |= bit;
+    });
+  }
+
+  /** ORs into `mask` the start masks of the characters of text[from, to). */
+  startsIn(text: string, from: number, to: number, mask: Int32Array): void {
+    const w = this.maskWords, m = this.startMasks;
+    for (let i = from; i < to; i++) {
+      let c = text.charCodeAt(i);
+      if (c > 127) c = 128;
+      for (let j = 0, o = c * w; j < w; j++) mask[j] |= m[o + j];
+    }
   }
 
   marker(kind: string): string {

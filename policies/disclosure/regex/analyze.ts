@@ -179,3 +179,37 @@ export function requiredLiteral(node: Node, caseInsensitive: boolean): Anchor | 
     rightSet: charUnion(items.slice(best.to), caseInsensitive),
   };
 }
+
+/**
+ * Characters a non-empty match of `node` can start with, and, for a look-ahead at the start, what
+ * its body can start with: the hold-back regex (holdSource) can only start at such a character too.
+ * ASCII as a table; `other` is true when any code unit >= 128 is possible. A stream skips a detector
+ * when the new text holds none of these characters.
+ */
+export interface FirstChars { ascii: Uint8Array; other: boolean }
+
+export function firstChars(node: Node, ci: boolean): FirstChars {
+  const pairs: number[] = [];
+  // Returns whether `n` can match the empty string (so what follows it can start the match too).
+  const visit = (n: Node): boolean => {
+    switch (n.t) {
+      case 'char': pairs.push(...(n.set.neg ? complement(n.set.ranges) : n.set.ranges)); return false;
+      case 'seq': for (const x of n.items) if (!visit(x)) return false; return true;
+      case 'alt': { let empty = false; for (const x of n.alts) if (visit(x)) empty = true; return empty; }
+      case 'group': return visit(n.node);
+      case 'rep': return visit(n.node) || n.min === 0;
+      case 'look': if (n.ahead) visit(n.node); return true;
+      case 'assert': return true;
+      case 'backref': pairs.push(0, 0xffff); return true;
+    }
+  };
+  visit(node);
+  const set = ci ? foldCase(normalize(pairs)) : normalize(pairs);
+  const ascii = new Uint8Array(128);
+  let other = false;
+  for (let i = 0; i < set.length; i += 2) {
+    for (let c = set[i]; c <= Math.min(set[i + 1], 127); c++) ascii[c] = 1;
+    if (set[i + 1] >= 128) other = true;
+  }
+  return { ascii, other };
+}
