@@ -17,6 +17,41 @@ export interface Builtin {
   at: CompiledTrigger | null; sticky: RegExp | null;
   /** What a match (or a hold) can start with (regex/analyze.ts firstChars): a stream skips the detector otherwise. */
   first: FirstChars;
+  /** The source and the (capped) hold regex, sticky: tried one position at a time over a stream's short new text. */
+  at1: RegExp; hold1: RegExp;
+}
+
+/** Whether a match of `d` can start with code unit `c`. */
+const starts = (d: Builtin, c: number): boolean => (c < 128 ? d.first.ascii[c] === 1 : d.first.other);
+
+/**
+ * The same matches as scanBuiltin, for a short stretch of text (a stream's few new characters): the
+ * sticky source is tried only at positions whose character can start a match, so no prefilter pass
+ * and no position lists are built. The first position where it matches is the leftmost match, as in
+ * a global scan.
+ */
+export function scanShort(d: Builtin, text: string, from: number, out: Match[]): void {
+  const re = d.at1;
+  for (let p = from; p < text.length; p++) {
+    if (!starts(d, text.charCodeAt(p))) continue;
+    re.lastIndex = p;
+    const m = re.exec(text);
+    if (m === null || m[0].length === 0) continue;
+    const match = toMatch(d, text, m, p, p + m[0].length);
+    out.push(match);
+    p = match.end - 1;
+  }
+}
+
+/** DetectorSet.holdOf for a short stretch: the hold regex tried only where a match can start. */
+export function holdShort(d: Builtin, text: string, from: number): number {
+  const re = d.hold1;
+  for (let p = Math.max(from, text.length - d.holdLen - 1); p < text.length; p++) {
+    if (!starts(d, text.charCodeAt(p))) continue;
+    re.lastIndex = p;
+    if (re.test(text)) return p;
+  }
+  return text.length;
 }
 
 /**
