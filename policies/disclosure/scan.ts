@@ -12,6 +12,13 @@ import { scanBuiltin, type Builtin, type Match } from './builtin-scan.js';
 export const DEFAULT_HOLD_CAP = 512;
 /** Longest text a custom pattern is guaranteed to cover in one match. */
 export const CUSTOM_MATCH_CAP = 4096;
+/**
+ * In a text at most this long, only the detectors its characters can start are run (the start masks),
+ * which saves most of the fixed cost of a short prompt or answer. Measured in-process with the bench's
+ * policy, CPU per redactText, four interleaved runs: 22 characters 18-23 → 9-13 µs, 100 characters 19-26
+ * → 15-24 µs, 256 characters no difference (the mask then selects most detectors anyway).
+ */
+const SHORT_TEXT = 128;
 /** No detector makes a stream wait on more than this many characters. */
 export const HOLD_LIMIT = 8448;
 
@@ -71,11 +78,13 @@ export class DetectorSet {
    * match can start with it: a stream runs only the detectors the new text can start (channel.ts).
    */
   readonly startMasks: Int32Array;
+  private readonly scratch: Int32Array;
 
   constructor(readonly builtins: Builtin[], readonly customs: Custom[], private readonly replacement: string) {
     this.holdMax = Math.max(0, ...builtins.map((b) => b.holdLen), customs.length ? CUSTOM_MATCH_CAP : 0);
     const w = this.maskWords = Math.max(1, Math.ceil(builtins.length / 32));
     this.startMasks = new Int32Array(129 * w);
+    this.scratch = new Int32Array(w);
     builtins.forEach((b, k) => {
       const bit = 1 << (k & 31), word = k >> 5;
       for (let c = 0; c < 128; c++) if (b.first.ascii[c] === 1) this.startMasks[c * w + word] |= bit;
@@ -101,8 +110,23 @@ export class DetectorSet {
 
   /** Built-in findings of matches that start at or after `from` (earlier text is context for look-behinds). */
   findBuiltins(text: string, from: number, out: Finding[]): void {
-    const cache: TriggerCache = new Map();
     const matches: Match[] = [];
+    const cache: TriggerCache = new Map();
+    if (text.length - from <= SHORT_TEXT) {
+      // Only the detectors the text's characters can start.
+      const due = this.scratch;
+      due.fill(0);
+      this.startsIn(text, from, text.length, due);
+      for (let w = 0; w < due.length; w++) {
+        for (let bits = due[w]; bits !== 0; bits &= bits - 1) {
+          const d = this.builtins[(w << 5) + 31 - Math.clz32(bits & -bits)];
+          matches.length = 0;
+          scanBuiltin(d, text, from, cache, matches);
+          for (const m of matches) if (m.valid) out.push({ start: m.start, end: m.fend, kind: d.kind, priority: d.priority });
+        }
+      }
+      return;
+    }
     for (const d of this.builtins) {
       matches.length = 0;
       scanBuiltin(d, text, from, cache, matches);
