@@ -37,13 +37,15 @@ export class SseStreamRedactor implements StreamRedactor {
   private eventLines: string[] = [];
   private eventRaw = '';
   private readonly chunks: ChunkRedactor;
-  private readonly raw: TextChannel;
+  /** Data that is not a JSON object streams through this channel, made when first needed (most streams are JSON). */
+  private rawChannel: TextChannel | null = null;
   private eol = '\n';
 
-  constructor(set: DetectorSet, sink: KindSink, private readonly atomic: (s: string) => string) {
+  constructor(private readonly set: DetectorSet, private readonly sink: KindSink, private readonly atomic: (s: string) => string) {
     this.chunks = new ChunkRedactor(set, sink, atomic);
-    this.raw = new TextChannel(set, sink);
   }
+
+  private get raw(): TextChannel { return (this.rawChannel ??= new TextChannel(this.set, this.sink)); }
 
   push(chunk: Buffer): Buffer { return Buffer.from(this.take(this.decoder.write(chunk), false), 'utf8'); }
 
@@ -143,7 +145,7 @@ export class SseStreamRedactor implements StreamRedactor {
 
   private flushAll(): string {
     let out = this.flushChunks();
-    const rest = this.raw.flush();
+    const rest = this.rawChannel ? this.rawChannel.flush() : '';
     if (rest) out += rest.split(/\r\n|\r|\n/).map((p) => `data: ${p}`).join(this.eol) + this.eol + this.eol;
     return out;
   }
@@ -155,12 +157,14 @@ export class NdjsonStreamRedactor implements StreamRedactor {
   /** The current line is not JSON: it streams through the text channel. */
   private inText = false;
   private readonly chunks: ChunkRedactor;
-  private readonly text: TextChannel;
+  /** Lines that are not JSON stream through this channel, made when first needed. */
+  private textChannel: TextChannel | null = null;
 
-  constructor(set: DetectorSet, sink: KindSink, atomic: (s: string) => string) {
+  constructor(private readonly set: DetectorSet, private readonly sink: KindSink, atomic: (s: string) => string) {
     this.chunks = new ChunkRedactor(set, sink, atomic);
-    this.text = new TextChannel(set, sink);
   }
+
+  private get text(): TextChannel { return (this.textChannel ??= new TextChannel(this.set, this.sink)); }
 
   push(chunk: Buffer): Buffer { return Buffer.from(this.take(this.decoder.write(chunk)), 'utf8'); }
 
@@ -176,7 +180,7 @@ export class NdjsonStreamRedactor implements StreamRedactor {
       } else out += this.text.push(last);
     }
     for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
-    out += this.text.flush();
+    if (this.textChannel) out += this.textChannel.flush();
     return Buffer.from(out, 'utf8');
   }
 
@@ -206,7 +210,7 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     const body = l.slice(0, l.length - eol.length);
     const obj = parseJsonObject(body);
     if (!obj) return body.trim() === '' ? l : this.text.push(l);
-    let prefix = this.text.held ? this.text.flush() : '';
+    let prefix = this.textChannel?.held ? this.textChannel.flush() : '';
     const changed = this.chunks.process(obj);
     for (const c of this.chunks.takeBefore()) prefix += JSON.stringify(c) + eol;
     return prefix + (changed ? JSON.stringify(obj) + eol : l);
