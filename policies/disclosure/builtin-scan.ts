@@ -17,41 +17,46 @@ export interface Builtin {
   at: CompiledTrigger | null; sticky: RegExp | null;
   /** What a match (or a hold) can start with (regex/analyze.ts firstChars): a stream skips the detector otherwise. */
   first: FirstChars;
-  /** The source and the (capped) hold regex, sticky: tried one position at a time over a stream's short new text. */
-  at1: RegExp; hold1: RegExp;
 }
 
-/** Whether a match of `d` can start with code unit `c`. */
-const starts = (d: Builtin, c: number): boolean => (c < 128 ? d.first.ascii[c] === 1 : d.first.other);
+/** The first position at or after `from` whose character can start a match of `d`, or text.length. */
+function firstStart(d: Builtin, text: string, from: number): number {
+  const { ascii, other } = d.first;
+  for (let p = from; p < text.length; p++) {
+    const c = text.charCodeAt(p);
+    if (c < 128 ? ascii[c] === 1 : other) return p;
+  }
+  return text.length;
+}
 
 /**
  * The same matches as scanBuiltin, for a short stretch of text (a stream's few new characters): the
- * sticky source is tried only at positions whose character can start a match, so no prefilter pass
- * and no position lists are built. The first position where it matches is the leftmost match, as in
- * a global scan.
+ * detector's global regex runs from the first character that can start a match, so no prefilter pass
+ * and no position lists are built. Positions before it cannot start a match, so the leftmost match is
+ * the same as from `from`.
  */
 export function scanShort(d: Builtin, text: string, from: number, out: Match[]): void {
-  const re = d.at1;
-  for (let p = from; p < text.length; p++) {
-    if (!starts(d, text.charCodeAt(p))) continue;
+  const re = d.re;
+  let p = firstStart(d, text, from);
+  while (p < text.length) {
     re.lastIndex = p;
     const m = re.exec(text);
-    if (m === null || m[0].length === 0) continue;
-    const match = toMatch(d, text, m, p, p + m[0].length);
+    if (m === null) return;
+    if (m[0].length === 0) { p = firstStart(d, text, m.index + 1); continue; }
+    const match = toMatch(d, text, m, m.index, m.index + m[0].length);
     out.push(match);
-    p = match.end - 1;
+    p = firstStart(d, text, match.end);
   }
 }
 
-/** DetectorSet.holdOf for a short stretch: the hold regex tried only where a match can start. */
+/** DetectorSet.holdOf for a short stretch: the hold regex runs from the first character that can start a match. */
 export function holdShort(d: Builtin, text: string, from: number): number {
-  const re = d.hold1;
-  for (let p = Math.max(from, text.length - d.holdLen - 1); p < text.length; p++) {
-    if (!starts(d, text.charCodeAt(p))) continue;
-    re.lastIndex = p;
-    if (re.test(text)) return p;
-  }
-  return text.length;
+  const p = firstStart(d, text, Math.max(from, text.length - d.holdLen - 1));
+  if (p === text.length) return p;
+  const re = d.hold;
+  re.lastIndex = p;
+  const m = re.exec(text);
+  return m ? m.index : text.length;
 }
 
 /**

@@ -53,8 +53,6 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     at: spec.at ? compileTrigger(spec.at, flags) : null,
     sticky: spec.at ? new RegExp(spec.source, flags + 'y' + (spec.groups ? 'd' : '')) : null,
     first: firstChars(ast, flags.includes('i')),
-    at1: new RegExp(spec.source, flags + 'y' + (spec.groups ? 'd' : '')),
-    hold1: new RegExp(holdSource(ast, cap), flags + 'y'),
   };
 }
 
