@@ -52,16 +52,15 @@ export function safeDetails(v: unknown, depth = 0): unknown {
   return out;
 }
 
-/** A bounded copy; its fields are added one by one (in this order) rather than spread from temporary objects. */
-function copyDecision(d: Decision): Decision {
-  const c: { -readonly [K in keyof Decision]: Decision[K] } = { stage: String(d.stage), outcome: d.outcome };
+const copyDecision = (d: Decision): Decision => ({
+  stage: String(d.stage),
+  outcome: d.outcome,
   // The types close code and rule (catalogue codes, schema key paths); the copy still bounds what a role name can add.
-  if (d.code !== undefined) c.code = clip(String(d.code)) as ErrorCode;
-  if (d.rule !== undefined) c.rule = clip(String(d.rule)) as PolicyKey;
-  if (d.at !== undefined) c.at = clip(redactTokensInText(String(d.at)));
-  if (d.reason !== undefined) c.reason = clip(redactTokensInText(String(d.reason)), 512);
-  return c;
-}
+  ...(d.code !== undefined ? { code: clip(String(d.code)) as ErrorCode } : {}),
+  ...(d.rule !== undefined ? { rule: clip(String(d.rule)) as PolicyKey } : {}),
+  ...(d.at !== undefined ? { at: clip(redactTokensInText(String(d.at))) } : {}),
+  ...(d.reason !== undefined ? { reason: clip(redactTokensInText(String(d.reason)), 512) } : {}),
+});
 
 const copyRedaction = (r: RedactionNote): RedactionNote => ({
   kind: String(r.kind), direction: r.direction, location: clip(String(r.location)) ?? '', count: Number(r.count) || 0,
