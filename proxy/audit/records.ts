@@ -146,9 +146,10 @@ function putObject(members: string, key: string, inner: string): string {
 /**
  * The ECS line as text: exactly `JSON.stringify(buildEcsRecord(f, m))`, with `seq` (when given) as the last field of
  * `lollms_guard`, where the chain expects it. Written out field by field instead of building the nested record,
- * compacting it and serialising it: 8.9-9.3 -> 6.6-6.8 µs per line in-process (dev/bench/audit-line.ts); in the
- * bench's guard under load (--cpu-prof, dev/bench/audit-cost.ts) the text's share fell by a quarter (54 -> 40
- * profile-µs a request). tests/unit/proxy/audit/records.test.ts checks it against buildEcsRecord.
+ * compacting it and serialising it: 8.9-13.1 -> 6.0-7.8 µs per line in-process (dev/bench/audit-line.ts, the two
+ * in the same runs); in the bench's guard under load (--cpu-prof, dev/bench/audit-cost.ts) 266 samples instead of
+ * 413 for 12,500 requests, ~13 µs a request less. tests/unit/proxy/audit/records.test.ts checks it against
+ * buildEcsRecord.
  */
 export function ecsLine(f: AuditFacts, m: RecordMeta, seq?: number): string {
   const lvl = m.level;
