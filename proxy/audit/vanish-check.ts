@@ -11,8 +11,8 @@ import { stat } from 'node:fs/promises';
  * second's worth of ~1.3 KB lines kept on it survived the young-generation collections (copied at each) and was
  * promoted to the old one, to be marked and swept there. Measured: in the bench's guard under load (--cpu-prof,
  * dev/bench/audit-cost.ts) the garbage collector went from 59 to 44 and from 42 to 40 profile-µs a request in two
- * runs (29-37 with the audit off); in-process (dev/bench/audit-line.ts, 160,000 lines) scavenges took 0.4-0.6 s
- * instead of 1.0-1.6 s, full collections 94-175 ms instead of 36-41 ms (the chunks count as external memory).
+ * runs (29-37 with the audit off); in-process (dev/bench/audit-line.ts, 160,000 lines) scavenges took 0.39-0.62 s
+ * instead of 1.0-1.65 s, full collections 81-175 ms instead of 17-41 ms (the chunks count as external memory).
  */
 export class VanishCheck {
   private chunks: Buffer[] = [];
