@@ -143,7 +143,7 @@ export class AuditFileTransport extends LineTransport {
       } else {
         if (ws === this.ws) {
           this.confirmed += bytes;
-          if (this.regular && !this.shut) this.vanish.accepted(lines, count);
+          if (this.regular && !this.shut) this.vanish.accepted(chunk);
         }
         if (this.recovering) {
           this.recovering = false;

@@ -11,7 +11,7 @@ export type {
 export { createAuditLogger, LEVELS, type AuditOptions } from './logger.js';
 export { ACTIONS, classOfCode, type ActionDefaults } from './actions.js';
 export { requestFacts, eventFacts, decidingDecision, verdictOf, safeDetails, isSecretKey } from './facts.js';
-export { buildEcsRecord, buildJsonRecord, buildRecord, ECS_VERSION, type AuditFormat, type AuditRecord } from './records.js';
+export { buildEcsRecord, buildJsonRecord, buildRecord, ecsLine, ECS_VERSION, type AuditFormat, type AuditRecord } from './records.js';
 export { createAnonymizer, pseudonym } from './anonymize.js';
 export { HashChain, GENESIS, linkHash, loadHead, saveHead, splitChain, STATE_FILE, type ChainHead } from './chain.js';
 export { verifyAuditFiles, type VerifyResult, type VerifyProblem } from './verify.js';

@@ -8,7 +8,7 @@ import { createAnonymizer, type Anonymizer } from './anonymize.js';
 import { HashChain, STATE_FILE, loadHead, saveHead, type ChainHead } from './chain.js';
 import { eventFacts, requestFacts } from './facts.js';
 import { createOutputs, outputWarnings, writesFile } from './outputs.js';
-import { buildRecord, type AuditRecord } from './records.js';
+import { buildJsonRecord, ecsLine } from './records.js';
 import type { LineTransport, TransportProblem } from './transports.js';
 import type {
   AuditFacts, AuditLevel, AuditLogger, AuditOptions, AuditSection, EventClass, RecordMeta, RequestEnd, SecurityEvent, Severity,
@@ -184,15 +184,21 @@ class ActiveAuditLogger implements AuditLogger {
       mode: this.o.mode, policyHash: this.o.policyHash, level: this.level, hostname: this.hostname,
       eventId: randomUUID(), ...(this.o.version !== undefined ? { version: this.o.version } : {}),
     };
-    const rec = buildRecord(this.s.format, f, meta);
+    const seq = this.chain?.nextSeq();
+    let text: string;
+    if (this.s.format === 'json') {
+      const rec = buildJsonRecord(f, meta);
+      if (seq !== undefined) rec.seq = seq;
+      text = JSON.stringify(rec);
+    } else {
+      text = ecsLine(f, meta, seq);
+    }
     let line: string;
     if (this.chain) {
-      const holder = (this.s.format === 'ecs' ? rec.lollms_guard : rec) as AuditRecord;
-      holder.seq = this.chain.nextSeq();
-      line = this.chain.close(this.scrub(JSON.stringify(rec)), this.s.format === 'ecs' ? 2 : 1);
+      line = this.chain.close(this.scrub(text), this.s.format === 'ecs' ? 2 : 1);
       this.scheduleHeadSave();
     } else {
-      line = this.scrub(JSON.stringify(rec));
+      line = this.scrub(text);
     }
     this.linesWritten += 1;
     this.batch.push(`${line}\n`);

@@ -1,9 +1,9 @@
 // An audit that cannot be written: lines are never counted as written, lost ones are dropped, stderr hears of it sparingly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAuditLogger } from '../../../../proxy/audit/index.js';
+import { createAuditLogger, verifyAuditFiles } from '../../../../proxy/audit/index.js';
 import { createMetrics } from '../../../../proxy/metrics/index.js';
 import { auditSampler } from '../../../../proxy/metrics/audit.js';
 import { makeCtx, makeSection, readLines, tmp, OPTS } from './fixtures.test.js';
@@ -87,4 +87,25 @@ test('a directory removed under a running logger: the file is made again and rec
   await audit.close();
   const ids = readLines(file).map((l) => JSON.parse(l)?.http?.request?.id).filter(Boolean);
   assert.ok(ids.includes('after-1') && ids.includes('after-2'), ids.join(','));
+});
+
+test('a file removed under a chained logger: its recent lines come back byte for byte (non-ASCII too) and the chain verifies', async () => {
+  const dir = tmp();
+  const file = join(dir, 'audit.log');
+  const key = 'degraded-test-chain-key-0123456789';
+  const audit = createAuditLogger(makeSection({ file_path: file, hash_chain: true }), {
+    ...OPTS, stateDir: join(dir, 'st'), retryMs: 20, env: { LOLLMS_GUARD_AUDIT_KEY: key },
+  });
+  audit.request(makeCtx({ id: 'before', path: '/v1/modèles/ünï', model: '模型-€' }), { status: 200, userAgent: 'a'.repeat(600) });
+  await waitFor(() => existsSync(file) && readLines(file).length === 1);
+  const first = readFileSync(file);
+  rmSync(file);
+  audit.request(makeCtx({ id: 'after-1' }), { status: 200 });
+  await waitFor(() => existsSync(file) && readLines(file).some((l) => l.includes('after-1')));
+  await audit.close();
+  const again = readFileSync(file);
+  assert.ok(again.subarray(0, first.length).equals(first), 'the removed line is written again with the same bytes');
+  // The two request lines and the audit's own events about the removed file, one unbroken chain.
+  const v = verifyAuditFiles([file], key);
+  assert.ok(v.ok && v.lines >= 2, JSON.stringify(v));
 });

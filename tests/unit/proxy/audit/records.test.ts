@@ -1,8 +1,9 @@
 // Unit tests of the pure record builders: ECS fields, flat JSON fields, audit levels, verdicts and event defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
-  buildEcsRecord, buildJsonRecord, eventFacts, requestFacts, ECS_VERSION, ACTIONS, type RecordMeta,
+  buildEcsRecord, buildJsonRecord, ecsLine, eventFacts, requestFacts, ECS_VERSION, ACTIONS, type AuditFacts, type RecordMeta,
 } from '../../../../proxy/audit/index.js';
 import { makeCtx, deniedCtx } from './fixtures.test.js';
 
@@ -165,4 +166,73 @@ test('security events: catalogue defaults, overrides, and ECS category/type pair
       assert.ok(d.category.some((c) => allowed[c]?.includes(t)), `${action}: type ${t} fits no category of ${d.category}`);
     }
   }
+});
+
+// ecsLine writes the ECS line field by field (the logger's fast path): it must be exactly the text of buildEcsRecord.
+const reference = (f: AuditFacts, m: RecordMeta, seq?: number): string => {
+  const rec = buildEcsRecord(f, m) as Obj;
+  if (seq !== undefined) rec.lollms_guard.seq = seq;
+  return JSON.stringify(rec);
+};
+
+test('ecsLine: the same text as JSON.stringify(buildEcsRecord) for the fixtures, every level, with and without seq', () => {
+  const ctxs = [
+    makeCtx(), deniedCtx(), makeCtx({ aborted: true, errorCode: 'upstream_timeout', upstreamStatus: undefined }),
+    makeCtx({ principal: undefined, model: undefined, usage: {}, clientIp: 'not-an-ip', redactions: [{ kind: 'email', direction: 'request', location: 'messages[0].content', count: 2 }] }),
+    makeCtx({ principal: { keyId: 'sub-1', role: 'admin', source: 'oidc', issuer: 'https://idp.example', stale: true }, usage: { input: 1, output: 2, estimated: true } }),
+    makeCtx({ decisions: [], path: '/v1/models/x"y\\z\u2028é', method: 'GET', requestBytes: 0, responseBytes: 0 }),
+  ];
+  const events = [
+    eventFacts({ action: 'lockout', ip: '198.51.100.7', reason: '5 failures in 15 minutes' }),
+    eventFacts({ action: 'redaction', ctx: makeCtx(), details: { kind: 'email', count: 1, nested: { empty: {}, gone: undefined, list: [1, null, 'x'] } } }),
+    eventFacts({ action: 'configuration_start', details: { files: 2, policy_hash: 'ab', mode: 'enforce' } }),
+    eventFacts({ action: 'no_such_action' }),
+  ];
+  for (const level of ['minimal', 'normal', 'verbose'] as const) {
+    for (const ctx of ctxs) {
+      const f = requestFacts(ctx, { status: 200, userAgent: 'curl/8.5', endNs: ctx.startNs + 1_500_000n, headerNames: ['Accept', 'x-b', 'bad header'] });
+      for (const seq of [undefined, 1, 123456]) assert.equal(ecsLine(f, meta(level), seq), reference(f, meta(level), seq));
+      const anon = { ...f, ip: undefined, ipHash: 'ip-hash-1' };
+      assert.equal(ecsLine(anon, meta(level), 7), reference(anon, meta(level), 7));
+      const bare = { ...meta(level), hostname: undefined, version: undefined };
+      assert.equal(ecsLine(f, bare), reference(f, bare));
+    }
+    for (const f of events) for (const seq of [undefined, 3]) assert.equal(ecsLine(f, meta(level), seq), reference(f, meta(level), seq));
+  }
+});
+
+test('ecsLine: the same text as buildEcsRecord for arbitrary facts (property)', () => {
+  const str = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('', '192.0.2.1', '2001:db8::1', 'a"b\\c'));
+  const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
+  const num = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, NaN, Infinity, 1e21));
+  const detail: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, str, num, fc.boolean(), fc.constant(null), fc.constant(undefined),
+      fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.string(), tie('v'), { maxKeys: 3 })),
+  })).v;
+  const facts = fc.record({
+    kind: fc.constantFrom('request' as const, 'event' as const),
+    time: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }),
+    action: str, eventKind: fc.constantFrom('event' as const, 'alert' as const),
+    category: fc.array(str, { maxLength: 2 }), type: fc.array(str, { maxLength: 3 }),
+    outcome: fc.constantFrom('success' as const, 'failure' as const, 'unknown' as const),
+    severity: fc.constantFrom('error' as const, 'warning' as const, 'info' as const, 'debug' as const),
+    eventClass: fc.constantFrom('requests' as const, 'authentication' as const, 'system' as const),
+    reason: opt(str), verdict: opt(fc.constantFrom('allow' as const, 'deny' as const, 'would_deny' as const)),
+    durationNs: opt(num), ip: opt(str), ipHash: opt(str), userId: opt(str), issuer: opt(str), role: opt(str),
+    requestId: opt(str), traceId: opt(str), spanId: opt(str), method: opt(str), path: opt(str),
+    requestBytes: opt(num), status: opt(num), responseBytes: opt(num), userAgent: opt(str), rule: opt(str), model: opt(str),
+    inputTokens: opt(num), outputTokens: opt(num), usageEstimated: opt(fc.boolean()),
+    decisions: opt(fc.array(fc.record({ stage: str, outcome: fc.constantFrom('allow' as const, 'deny' as const, 'would_deny' as const), code: opt(str), rule: opt(str), at: opt(str), reason: opt(str) }), { maxLength: 3 })),
+    redactions: opt(fc.array(fc.record({ kind: str, direction: fc.constantFrom('request' as const, 'response' as const), location: str, count: num }), { maxLength: 2 })),
+    staleKey: opt(fc.boolean()), aborted: opt(fc.boolean()), upstreamStatus: opt(num), upstreamTtfbMs: opt(num), code: opt(str),
+    headerNames: opt(fc.array(str, { maxLength: 3 })), details: opt(fc.dictionary(fc.string(), detail, { maxKeys: 4 })),
+  }, { requiredKeys: ['kind', 'time', 'action', 'eventKind', 'category', 'type', 'outcome', 'severity', 'eventClass'] });
+  const metas = fc.record({
+    mode: fc.constantFrom('enforce' as const, 'permissive' as const), policyHash: str,
+    level: fc.constantFrom('minimal' as const, 'normal' as const, 'verbose' as const),
+    hostname: opt(str), version: opt(str), eventId: str,
+  });
+  fc.assert(fc.property(facts, metas, opt(fc.nat()), (f, m, seq) => {
+    assert.equal(ecsLine(f as AuditFacts, m as RecordMeta, seq), reference(f as AuditFacts, m as RecordMeta, seq));
+  }), { numRuns: 2000 });
 });
