@@ -34,7 +34,7 @@ const VARIANTS: Record<string, NodeJS.ProcessEnv> = {
   'full reference policy': {},
   'audit off': { [`${P}LOGGING__SECURITY__ENABLED`]: 'false' },
   'audit: no hash chain': { [`${P}LOGGING__SECURITY__HASH_CHAIN`]: 'false' },
-  'metrics off': { [`${P}MONITORING__METRICS_ENABLED`]: 'false' },
+  'metrics endpoint off (request metrics still kept)': { [`${P}MONITORING__METRICS_ENABLED`]: 'false' },
   'redaction off': { [`${P}SECURITY__INFORMATION_DISCLOSURE__ENABLED`]: 'false' },
   'rate limits off': { [`${P}SECURITY__RATE_LIMITING__ENABLED`]: 'false' },
   'validation off': { [`${P}SECURITY__VALIDATION__ENABLED`]: 'false' },
