@@ -1,33 +1,23 @@
 // `node dist/dev/bench/ablate.js [json|sse]`: where the proxy's CPU goes, by turning one policy area off at a
 // time (environment overrides on the bench's full reference policy) and reading each process's CPU per request.
 // Interleaved rounds, best of each, so a shared machine's drift hits every variant alike.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { USER_KEY } from '../harness.js';
 import { REPO_ROOT } from '../paths.js';
 import { load } from './load.js';
 import { overlay } from './policy.js';
-import { cpuSeconds } from './proc.js';
+import { cpuSeconds, startServer } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const children: ChildProcess[] = [];
 const kind = process.argv[2] === 'sse' ? 'sse' : 'json';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; pid: number }> {
-  const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  return new Promise((resolve, reject) => {
-    const on = (l: string): void => { const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(l); if (m) resolve({ url: m[1]!, pid: c.pid! }); };
-    createInterface({ input: c.stdout! }).on('line', on);
-    createInterface({ input: c.stderr! }).on('line', on);
-    c.once('exit', (code) => reject(new Error(`exited ${code}`)));
-  });
-}
+const start = (args: string[], env: NodeJS.ProcessEnv = {}) => startServer(children, args, env);
 
 const P = 'LOLLMS_GUARD__';
 const VARIANTS: Record<string, NodeJS.ProcessEnv> = {

@@ -3,17 +3,16 @@
 // the root of another build of lollms-guard (a copy of an earlier commit, its own dist/), the same two guards of
 // that build run in the same interleaved rounds, so a change is compared under the same load of the machine.
 // BENCH_PROF=<dir>: the guards run under --cpu-prof and write their profiles there when stopped.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { USER_KEY } from '../harness.js';
 import { REPO_ROOT } from '../paths.js';
 import { load } from './load.js';
 import { overlay } from './policy.js';
-import { cpuSeconds } from './proc.js';
+import { cpuSeconds, startServer } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const children: ChildProcess[] = [];
@@ -21,16 +20,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PROF = process.env.BENCH_PROF;
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; pid: number; child: ChildProcess }> {
-  const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  return new Promise((resolve, reject) => {
-    const on = (l: string): void => { const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(l); if (m) resolve({ url: m[1]!, pid: c.pid!, child: c }); };
-    createInterface({ input: c.stdout! }).on('line', on);
-    createInterface({ input: c.stderr! }).on('line', on);
-    c.once('exit', (code) => reject(new Error(`exited ${code}`)));
-  });
-}
+const start = (args: string[], env: NodeJS.ProcessEnv = {}) => startServer(children, args, env);
 
 const P = 'LOLLMS_GUARD__';
 const VARIANTS: Record<string, NodeJS.ProcessEnv> = {
