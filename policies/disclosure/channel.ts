@@ -2,19 +2,12 @@
 import { NfaScanner } from './regex/nfa.js';
 import { isPlaceholder } from './validators.js';
 import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding } from './scan.js';
-import { holdShort, scanBuiltin, scanShort, type Builtin, type Match } from './builtin-scan.js';
+import { lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Match } from './builtin-scan.js';
 import type { TriggerCache } from './prefilter.js';
 
 /** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
 const CONTEXT = 256;
 const TOKEN_CHAR = /[A-Za-z0-9_\-+/=.~%]/;
-/**
- * A detector with at most this many characters left to scan runs its regexes from the first character
- * that can start a match (builtin-scan.ts scanShort, holdShort) instead of through the prefilter: the
- * usual case on a stream, where a few characters arrive at a time. Measured with dev/bench/stream.ts:
- * 16.9-19.2 → 13.5-14.7 µs of CPU per event (64 measured the same as 32).
- */
-const SHORT = 32;
 
 export type KindSink = (kinds: Map<string, number>) => void;
 
@@ -44,12 +37,6 @@ export class TextChannel {
   /** The detectors whose cursor is before the end of the text the last decision saw (they hold text back). */
   private heldBy: Int32Array;
   private heldNext: Int32Array;
-  /**
-   * The built-in detectors whose hold made the last decision stop where it did (several often hold
-   * the same word). While one of them still holds from that place, no text can be sent, so a push
-   * does not run the other detectors.
-   */
-  private readonly blockers: number[] = [];
   /** Built-in findings taken but not sent yet (absolute offsets). */
   private found: Finding[] = [];
   /** Per operator pattern: reported spans [start, end) not sent yet (absolute, flat pairs). */
@@ -95,28 +82,7 @@ export class TextChannel {
     }
     this.buf += text;
     for (const n of this.nfas) n.feed(text);
-    if (this.stillBlocked()) return '';
     return this.decide(false);
-  }
-
-  /**
-   * True when the detector that stopped the last decision still holds the text from the same place:
-   * every decision would then send nothing, so it can wait for more text (the result is the same as
-   * if this push and the next had come as one, which the split-equality properties cover). Measured
-   * with dev/bench/stream.ts (prose, 3-4 characters per event): a third of the pushes skip the
-   * detectors, 23.7-24.3 → 20.2-24.1 µs of CPU per event.
-   */
-  private stillBlocked(): boolean {
-    const bs = this.blockers;
-    if (bs.length === 0 || this.growing !== null) return false;
-    const text = this.buf, at = this.sent - this.bufStart;
-    if (text.length - at > this.set.holdMax + 1024) return false;
-    for (let j = 0; j < bs.length && j < 3; j++) if (this.holdOf(this.set.builtins[bs[j]], text, at) === at) return true;
-    return false;
-  }
-
-  private holdOf(d: Builtin, text: string, from: number): number {
-    return text.length - from <= SHORT ? holdShort(d, text, from) : this.set.holdOf(d, text, from);
   }
 
   /** Ends the channel: everything held is redacted and returned. */
@@ -148,25 +114,23 @@ export class TextChannel {
     const cursor = (k: number): number => Math.max(this.cursors[k] - base, (held[k >> 5] & (1 << (k & 31))) === 0 ? fresh : 0);
     for (let w = 0; w < words; w++) {
       for (let bits = due[w]; bits !== 0; bits &= bits - 1) {
-        const c = cursor((w << 5) + 31 - Math.clz32(bits & -bits));
-        if (c < cacheFrom && len - c > SHORT) cacheFrom = c;
+        const c = cursor(lowestBit(w, bits));
+        if (c < cacheFrom && len - c > SHORT_SCAN) cacheFrom = c;
       }
     }
     const now = this.heldNext;
     now.fill(0);
     this.seen = base + len;
-    const blockers = this.blockers;
-    blockers.length = 0;
     for (let w = 0; w < words; w++) {
       for (let bits = due[w]; bits !== 0; bits &= bits - 1) {
-        const k = (w << 5) + 31 - Math.clz32(bits & -bits), d = set.builtins[k];
+        const k = lowestBit(w, bits), d = set.builtins[k];
         let cur = cursor(k);
         if (cur >= len) continue;
         const ms = this.matches;
         ms.length = 0;
-        if (len - cur <= SHORT) scanShort(d, text, cur, ms);
+        if (len - cur <= SHORT_SCAN) scanShort(d, text, cur, ms);
         else scanBuiltin(d, text, cur, cache, ms, cacheFrom);
-        let hold = final ? len : this.holdOf(d, text, cur);
+        let hold = final ? len : this.set.holdOf(d, text, cur);
         for (const m of ms) {
           if (m.anchor >= hold) break; // an attempt before it could still change: decided later
           if (m.valid) {
@@ -175,13 +139,12 @@ export class TextChannel {
             if (!final && m.fend === len && set.growsAt(d, text, m.anchor)) { overflow = true; this.growing = { f, k }; }
           }
           cur = m.end;
-          if (hold < cur) hold = this.holdOf(d, text, cur);
+          if (hold < cur) hold = this.set.holdOf(d, text, cur);
         }
         const next = Math.max(cur, hold);
         this.cursors[k] = base + next;
         if (next < len) now[w] |= 1 << (k & 31);
-        if (hold < cut) { cut = hold; blockers.length = 0; }
-        if (hold === cut && hold < len) blockers.push(k);
+        if (hold < cut) cut = hold;
       }
     }
     this.heldNext = held;
@@ -215,7 +178,6 @@ export class TextChannel {
     const last = sendable[sendable.length - 1];
     if ((overflow || grows) && cut === len && last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
     this.advance(cut);
-    if (blockers.length && this.cursors[blockers[0]] !== this.sent) blockers.length = 0;
     return out;
   }
 
@@ -236,7 +198,6 @@ export class TextChannel {
     this.advance(len);
     for (let k = 0; k < this.cursors.length; k++) if (this.cursors[k] < base + len) this.cursors[k] = base + len;
     this.heldBy.fill(0);
-    this.blockers.length = 0;
     return out;
   }
 

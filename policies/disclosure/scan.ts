@@ -6,7 +6,7 @@ import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
 import type { DetectorSpec } from './detectors.js';
 import { isPlaceholder } from './validators.js';
 import { asciiTable, LiteralFinder, compileTrigger, type TriggerCache } from './prefilter.js';
-import { scanBuiltin, scanShort, type Builtin, type Match } from './builtin-scan.js';
+import { holdShort, lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Builtin, type Match } from './builtin-scan.js';
 
 /** Default bound for unbounded repeats when holding back stream text. */
 export const DEFAULT_HOLD_CAP = 512;
@@ -19,7 +19,6 @@ export const CUSTOM_MATCH_CAP = 4096;
  * → 15-24 µs, 256 characters no difference (the mask then selects most detectors anyway).
  */
 const SHORT_TEXT = 128;
-const SHORT_SCAN = 32;
 /** No detector makes a stream wait on more than this many characters. */
 export const HOLD_LIMIT = 8448;
 
@@ -112,15 +111,14 @@ export class DetectorSet {
     const matches: Match[] = [];
     const cache: TriggerCache = new Map();
     if (text.length - from <= SHORT_TEXT) {
-      // Only the detectors the text's characters can start; in a very short text each runs its own regex
-      // from the first character that can start a match, without the prefilter (22 characters: 11-15 → 6-7 µs).
+      // Only the detectors the text's characters can start; a very short text skips the prefilter (SHORT_SCAN).
       const short = text.length - from <= SHORT_SCAN;
       const due = this.scratch;
       due.fill(0);
       this.startsIn(text, from, text.length, due);
       for (let w = 0; w < due.length; w++) {
         for (let bits = due[w]; bits !== 0; bits &= bits - 1) {
-          const d = this.builtins[(w << 5) + 31 - Math.clz32(bits & -bits)];
+          const d = this.builtins[lowestBit(w, bits)];
           matches.length = 0;
           if (short) scanShort(d, text, from, matches);
           else scanBuiltin(d, text, from, cache, matches);
@@ -142,6 +140,7 @@ export class DetectorSet {
    * Positions more than `d.holdLen` before the end are not considered: that bounds every hold.
    */
   holdOf(d: Builtin, text: string, from: number): number {
+    if (text.length - from <= SHORT_SCAN) return holdShort(d, text, from);
     const re = d.hold;
     re.lastIndex = Math.max(from, text.length - d.holdLen - 1);
     const m = re.exec(text);

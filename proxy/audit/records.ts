@@ -40,55 +40,9 @@ export function decisionsFor(ds: readonly Decision[] | undefined, level: AuditLe
   return ds.map((d) => (level === 'verbose' ? { ...d } : noReason(d)));
 }
 
-const ipOrAddress = (f: AuditFacts): { ip?: string; address?: string } => {
-  if (f.ipHash !== undefined) return { address: f.ipHash };
-  if (f.ip === undefined) return {};
-  return isIP(f.ip) ? { ip: f.ip } : { address: f.ip };
-};
-
-/** One ECS record. `lollms_guard` is built last so the chain fields can close the line. */
+/** One ECS record, as an object: the line ecsLine writes, parsed (ecsLine is the one definition of the layout). */
 export function buildEcsRecord(f: AuditFacts, m: RecordMeta): AuditRecord {
-  const lvl = m.level;
-  return compact({
-    '@timestamp': f.time.toISOString(),
-    ecs: { version: ECS_VERSION },
-    log: { level: f.severity, logger: 'lollms_guard.audit' },
-    event: {
-      id: m.eventId, kind: f.eventKind, category: [...f.category], type: [...f.type], action: f.action,
-      outcome: f.outcome, reason: f.reason, duration: f.durationNs, dataset: 'lollms_guard.audit',
-    },
-    observer: { product: PRODUCT, type: 'proxy', vendor: PRODUCT, hostname: m.hostname, version: m.version },
-    source: ipOrAddress(f),
-    user: { id: f.userId, domain: f.issuer, roles: f.role !== undefined && lvl !== 'minimal' ? [f.role] : undefined },
-    http: {
-      request: { id: f.requestId, method: f.method, bytes: f.requestBytes },
-      response: { status_code: f.status, bytes: f.responseBytes },
-    },
-    url: { path: f.path },
-    user_agent: { original: lvl === 'minimal' ? undefined : f.userAgent },
-    trace: { id: f.traceId },
-    span: { id: f.spanId },
-    rule: { name: f.rule },
-    gen_ai: {
-      request: { model: f.model },
-      usage: { input_tokens: f.inputTokens, output_tokens: f.outputTokens },
-    },
-    lollms_guard: {
-      event_class: f.eventClass,
-      decision: f.verdict,
-      decisions: decisionsFor(f.decisions, lvl),
-      redactions: f.redactions && f.redactions.length > 0 ? f.redactions.map((r) => ({ ...r })) : undefined,
-      mode: m.mode,
-      policy_hash: m.policyHash,
-      stale_key: f.staleKey,
-      aborted: f.aborted,
-      usage_estimated: f.usageEstimated,
-      upstream: { status: f.upstreamStatus, ttfb_ms: f.upstreamTtfbMs },
-      error: { code: f.code },
-      request_headers: lvl === 'verbose' ? f.headerNames : undefined,
-      details: f.details,
-    },
-  });
+  return JSON.parse(ecsLine(f, m)) as AuditRecord;
 }
 
 /** What JSON.stringify escapes in a string: quote, backslash, control characters, and (lone) surrogates. */
@@ -144,12 +98,12 @@ function putObject(members: string, key: string, inner: string): string {
 }
 
 /**
- * The ECS line as text: exactly `JSON.stringify(buildEcsRecord(f, m))`, with `seq` (when given) as the last field of
- * `lollms_guard`, where the chain expects it. Written out field by field instead of building the nested record,
- * compacting it and serialising it: 8.9-13.1 -> 6.0-7.8 µs per line in-process (dev/bench/audit-line.ts, the two
+ * The ECS line as text, with `seq` (when given) as the last field of `lollms_guard`, where the chain expects it.
+ * Empty objects and undefined fields are left out, key order is fixed. Written out field by field instead of
+ * building a nested record, compacting it and serialising it: 8.9-13.1 -> 6.0-7.8 µs per line in-process (dev/bench/audit-line.ts, the two
  * in the same runs); in the bench's guard under load (--cpu-prof, dev/bench/audit-cost.ts) 266 samples instead of
  * 413 for 12,500 requests, ~13 µs a request less. tests/unit/proxy/audit/records.test.ts checks it against
- * buildEcsRecord.
+ * that nested construction.
  */
 export function ecsLine(f: AuditFacts, m: RecordMeta, seq?: number): string {
   const lvl = m.level;
@@ -198,7 +152,7 @@ export function ecsLine(f: AuditFacts, m: RecordMeta, seq?: number): string {
   lg = putObject(lg, 'error', put('', 'code', f.code));
   if (lvl === 'verbose') lg = put(lg, 'request_headers', f.headerNames);
   lg = put(lg, 'details', f.details);
-  // buildEcsRecord + a chain: seq is set on the record's lollms_guard object, which compact() leaves out when empty.
+  // A chain needs the lollms_guard object to put seq in (an empty one is left out of a line without a chain).
   if (seq !== undefined) {
     if (lg === '') throw new TypeError('audit: a chained line needs lollms_guard fields');
     lg = put(lg, 'seq', seq);

@@ -5,6 +5,9 @@ import fc from 'fast-check';
 import {
   buildEcsRecord, buildJsonRecord, ecsLine, eventFacts, requestFacts, ECS_VERSION, ACTIONS, type AuditFacts, type RecordMeta,
 } from '../../../../proxy/audit/index.js';
+import { compact, decisionsFor, PRODUCT } from '../../../../proxy/audit/records.js';
+import type { AuditRecord } from '../../../../proxy/audit/records.js';
+import { isIP } from 'node:net';
 import { makeCtx, deniedCtx } from './fixtures.test.js';
 
 const meta = (level: RecordMeta['level'] = 'normal'): RecordMeta => ({
@@ -168,14 +171,65 @@ test('security events: catalogue defaults, overrides, and ECS category/type pair
   }
 });
 
-// ecsLine writes the ECS line field by field (the logger's fast path): it must be exactly the text of buildEcsRecord.
+// ecsLine writes the ECS line field by field: it must be exactly the text of the nested record below, compacted and serialised.
+const ipOrAddress = (f: AuditFacts): { ip?: string; address?: string } => {
+  if (f.ipHash !== undefined) return { address: f.ipHash };
+  if (f.ip === undefined) return {};
+  return isIP(f.ip) ? { ip: f.ip } : { address: f.ip };
+};
+
+/** The layout spelled out as a nested object (the builder ecsLine replaced), compacted: the reference for ecsLine. */
+function nestedEcsRecord(f: AuditFacts, m: RecordMeta): AuditRecord {
+  const lvl = m.level;
+  return compact({
+    '@timestamp': f.time.toISOString(),
+    ecs: { version: ECS_VERSION },
+    log: { level: f.severity, logger: 'lollms_guard.audit' },
+    event: {
+      id: m.eventId, kind: f.eventKind, category: [...f.category], type: [...f.type], action: f.action,
+      outcome: f.outcome, reason: f.reason, duration: f.durationNs, dataset: 'lollms_guard.audit',
+    },
+    observer: { product: PRODUCT, type: 'proxy', vendor: PRODUCT, hostname: m.hostname, version: m.version },
+    source: ipOrAddress(f),
+    user: { id: f.userId, domain: f.issuer, roles: f.role !== undefined && lvl !== 'minimal' ? [f.role] : undefined },
+    http: {
+      request: { id: f.requestId, method: f.method, bytes: f.requestBytes },
+      response: { status_code: f.status, bytes: f.responseBytes },
+    },
+    url: { path: f.path },
+    user_agent: { original: lvl === 'minimal' ? undefined : f.userAgent },
+    trace: { id: f.traceId },
+    span: { id: f.spanId },
+    rule: { name: f.rule },
+    gen_ai: {
+      request: { model: f.model },
+      usage: { input_tokens: f.inputTokens, output_tokens: f.outputTokens },
+    },
+    lollms_guard: {
+      event_class: f.eventClass,
+      decision: f.verdict,
+      decisions: decisionsFor(f.decisions, lvl),
+      redactions: f.redactions && f.redactions.length > 0 ? f.redactions.map((r) => ({ ...r })) : undefined,
+      mode: m.mode,
+      policy_hash: m.policyHash,
+      stale_key: f.staleKey,
+      aborted: f.aborted,
+      usage_estimated: f.usageEstimated,
+      upstream: { status: f.upstreamStatus, ttfb_ms: f.upstreamTtfbMs },
+      error: { code: f.code },
+      request_headers: lvl === 'verbose' ? f.headerNames : undefined,
+      details: f.details,
+    },
+  });
+}
+
 const reference = (f: AuditFacts, m: RecordMeta, seq?: number): string => {
-  const rec = buildEcsRecord(f, m) as Obj;
+  const rec = nestedEcsRecord(f, m) as Obj;
   if (seq !== undefined) rec.lollms_guard.seq = seq;
   return JSON.stringify(rec);
 };
 
-test('ecsLine: the same text as JSON.stringify(buildEcsRecord) for the fixtures, every level, with and without seq', () => {
+test('ecsLine: the same text as the nested record for the fixtures, every level, with and without seq', () => {
   const ctxs = [
     makeCtx(), deniedCtx(), makeCtx({ aborted: true, errorCode: 'upstream_timeout', upstreamStatus: undefined }),
     makeCtx({ principal: undefined, model: undefined, usage: {}, clientIp: 'not-an-ip', redactions: [{ kind: 'email', direction: 'request', location: 'messages[0].content', count: 2 }] }),
@@ -201,7 +255,7 @@ test('ecsLine: the same text as JSON.stringify(buildEcsRecord) for the fixtures,
   }
 });
 
-test('ecsLine: the same text as buildEcsRecord for arbitrary facts (property)', () => {
+test('ecsLine: the same text as the nested record for arbitrary facts (property)', () => {
   const str = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('', '192.0.2.1', '2001:db8::1', 'a"b\\c'));
   const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
   const num = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, NaN, Infinity, 1e21));
