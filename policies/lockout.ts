@@ -1,9 +1,16 @@
 // Failed-authentication lockout per client IP, on rate-limiter-flexible (memory, or Redis so every instance agrees).
 import type { Cluster, Redis } from 'ioredis';
 import ipaddr from 'ipaddr.js';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type * as Flexible from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { lazyRequire } from '../kernel/lazy.js';
 import type { AuthenticationSection, RateLimitingSection } from '../kernel/policy.js';
 import { effectivePrefix } from '../kernel/rate-store.js';
+
+// The package's index loads every store it supports (Mongo, SQL, Dynamo, ...); these are the files of the two used here.
+const RateLimiterMemory = lazyRequire<typeof Flexible.RateLimiterMemory>('rate-limiter-flexible/lib/RateLimiterMemory.js');
+const RateLimiterRedis = lazyRequire<typeof Flexible.RateLimiterRedis>('rate-limiter-flexible/lib/RateLimiterRedis.js');
+const RateLimiterRes = lazyRequire<typeof Flexible.RateLimiterRes>('rate-limiter-flexible/lib/RateLimiterRes.js');
 
 export interface Lockouts {
   /** Milliseconds left on this IP's lockout, or 0. */
@@ -42,10 +49,10 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
   const seconds = auth.lockout_duration_minutes * 60;
   if (max <= 0 || seconds <= 0) return NONE;
   const opts = { points: max, duration: seconds, keyPrefix: `${effectivePrefix(rl)}auth-fail` };
-  const memory = new RateLimiterMemory(opts);
+  const memory = new (RateLimiterMemory())(opts);
   const client = stores.storeClient && rl.store === 'redis' ? stores.storeClient : undefined;
   // While Redis is away (or a master is being replaced), the memory limiter keeps counting (rate-limiter-flexible's insurance).
-  const limiter: RateLimiterAbstract = client ? new RateLimiterRedis({ ...opts, storeClient: client, insuranceLimiter: memory }) : memory;
+  const limiter: RateLimiterAbstract = client ? new (RateLimiterRedis())({ ...opts, storeClient: client, insuranceLimiter: memory }) : memory;
   const fromLimiter = async (l: RateLimiterAbstract, key: string): Promise<number> => {
     const res = await l.get(key);
     return res && res.consumedPoints > max ? res.msBeforeNext : 0;
@@ -80,7 +87,7 @@ export function createLockouts(auth: AuthenticationSection, rl: RateLimitingSect
       try {
         consumed = (await limiter.consume(ip)).consumedPoints;
       } catch (e) {
-        if (!(e instanceof RateLimiterRes)) return false;
+        if (!(e instanceof RateLimiterRes())) return false;
         consumed = e.consumedPoints;
       }
       if (consumed < max) return false;

@@ -1,10 +1,14 @@
 // How to reach the shared Redis ([security.rate_limiting.redis]): standalone URL, Sentinel or Cluster, one ioredis client.
 import { readFileSync } from 'node:fs';
-import { Cluster, Redis } from 'ioredis';
-import calculateSlot from 'cluster-key-slot';
+import type { Cluster, Redis } from 'ioredis';
+import { lazyRequire } from '../../kernel/lazy.js';
 import type { RateLimitingSection } from '../../kernel/policy.js';
 import { effectivePrefix } from '../../kernel/rate-store.js';
 import { linearDelay, redisRetryStrategy } from '../../kernel/backoff.js';
+
+/** ioredis, loaded when a policy first uses Redis. */
+export const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+const calculateSlot = lazyRequire<typeof import('cluster-key-slot').default>('cluster-key-slot');
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 export type RedisClient = Redis | Cluster;
@@ -54,7 +58,7 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
 
 /** The cluster slot every key with this prefix hashes to. */
 export function slotOf(prefix: string): number {
-  return calculateSlot(prefix + 'x');
+  return calculateSlot()(prefix + 'x');
 }
 
 function listOf(section: RateLimitingSection, name: 'sentinels' | 'nodes'): Array<{ host: string; port: number }> {
@@ -94,7 +98,7 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
       mode: 'sentinel', key: 'security.rate_limiting.redis.sentinels', prefix,
       addresses: `${r.sentinels.join(', ')} (master ${JSON.stringify(r.master_name)})`,
       identity: id([r.sentinels, r.master_name]),
-      create: () => new Redis({
+      create: () => new (ioredis().Redis)({
         ...COMMON, sentinels, name: r.master_name, password, sentinelPassword: password,
         // A dead master closes the connection and ioredis asks the sentinels again. A master demoted while
         // still up (SENTINEL FAILOVER, a partition healing) answers writes with READONLY: reconnect then too.
@@ -110,7 +114,7 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
     return {
       mode: 'cluster', key: 'security.rate_limiting.redis.nodes', prefix, addresses: r.nodes.join(', '),
       identity: id([r.nodes]),
-      create: () => new Cluster(nodes, {
+      create: () => new (ioredis().Cluster)(nodes, {
         lazyConnect: true,
         enableOfflineQueue: false,
         // The ready check sends CLUSTER INFO before the client is ready, which a client without an offline
@@ -142,7 +146,7 @@ export function resolveRedisTarget(section: RateLimitingSection, env: NodeJS.Pro
   return {
     mode: 'standalone', key: 'security.rate_limiting.redis_url_env', prefix, addresses: address,
     identity: id([url]),
-    create: () => new Redis(url, { ...COMMON, ...(password ? { password } : {}), ...(tls ? { tls } : {}) }),
+    create: () => new (ioredis().Redis)(url, { ...COMMON, ...(password ? { password } : {}), ...(tls ? { tls } : {}) }),
   };
 }
 
@@ -169,7 +173,7 @@ export async function connectClient(client: RedisClient, timeoutMs: number): Pro
 
 /** Where commands for `prefix` go right now: the master's "host:port", for switch detection. */
 export function currentMaster(client: RedisClient, prefix: string): string | undefined {
-  if (client instanceof Cluster) {
+  if (client instanceof ioredis().Cluster) {
     const owners = (client as unknown as { slots: string[][] }).slots[slotOf(prefix)];
     return owners?.[0];
   }

@@ -1,6 +1,5 @@
 // Redis rate-limit store (ioredis): one Lua script per decision; lazy connect, short timeouts, no offline queue.
-import { Redis } from 'ioredis';
-import type { RedisClient } from './redis-connection.js';
+import { ioredis, type RedisClient } from './redis-connection.js';
 import { BAN_TTL_LUA, HIT_LUA, RESERVE_LUA, SETTLE_LUA } from './redis-scripts.js';
 import { redisRetryStrategy } from '../../kernel/backoff.js';
 import {
@@ -52,7 +51,7 @@ export class RedisStore implements RateStore {
     this.probeKey = opts.probeKey ?? 'lollms-guard:probe';
     this.owned = opts.client === undefined || opts.ownsClient === true;
     if (opts.client) this.client = opts.client;
-    else if (opts.url) this.client = new Redis(opts.url, {
+    else if (opts.url) this.client = new (ioredis().Redis)(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

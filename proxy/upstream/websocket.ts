@@ -1,7 +1,8 @@
 // WebSocket forward stage: http-proxy's ws pass with the client key swapped for the upstream's, limits, byte counts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import httpProxy from 'http-proxy';
+import type Server from 'http-proxy';
+import { lazyRequire } from '../../kernel/lazy.js';
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../../kernel/policy.js';
 import type { HeaderJudge } from '../response/headers.js';
@@ -16,6 +17,8 @@ import { FrameWatcher } from './ws-frames.js';
 const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'content-length'];
 /** Handshake headers a client may not strip by naming them in Connection. */
 const KEEP_REQUEST = new Set(['host', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-request-id', 'traceparent']);
+/** http-proxy, loaded at a policy's first WebSocket handshake. */
+const httpProxy = lazyRequire<typeof Server>('http-proxy');
 const VERSION_HEADERS = ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-version', 'via', 'x-generator', 'x-served-by', 'x-backend-server'];
 
 export interface WebSocketDeps {
@@ -65,7 +68,6 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
   const up = policy.raw.upstream;
   const ws = policy.raw.server.websocket;
   // No agent: an upgraded socket belongs to its connection, and closing a generation's pool must not cut it.
-  const proxy = httpProxy.createProxyServer({ target: up.url, changeOrigin: true, xfwd: false, ws: true, secure: true, agent: false as unknown as undefined });
   const bearer = deps.upstreamKey ? `Bearer ${deps.upstreamKey}` : undefined;
   const disclosure = policy.raw.security.information_disclosure;
   const hideVersions = disclosure.enabled && policy.mode !== 'disabled' && disclosure.hide_versions;
@@ -77,93 +79,99 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
   const conns = new WeakMap<IncomingMessage, Live>();
   const byUpstream = new WeakMap<Socket, Live>();
 
-  proxy.on('proxyReqWs', (proxyReq, req) => {
-    const c = conns.get(req as IncomingMessage);
-    if (!c) return proxyReq.destroy();
-    const start = process.hrtime.bigint();
-    c.pending = proxyReq;
-    proxyReq.setTimeout(handshakeMs, () => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
-    // Not a 101: our own error answer, never the upstream's raw one (version headers, tracebacks). http-proxy
-    // adds a listener that pipes that raw answer to the client right after this event: it is removed once added.
-    const onResponse = (proxyRes: IncomingMessage): void => {
-      proxyRes.resume();
-      const status = proxyRes.statusCode ?? 502;
-      c.ctx.upstreamStatus = status;
-      if (status >= 500) deps.breaker.failure();
-      else deps.breaker.success();
-      const code = status >= 400 && status < 500 ? 'upstream_rejected' : 'upstream_error';
-      answerError(c.ctx, c.res, code, { stage: 'upstream', outcome: 'deny', reason: `upstream answered ${status} instead of 101`, status: code === 'upstream_rejected' ? status : undefined });
-    };
-    proxyReq.on('response', onResponse);
-    process.nextTick(() => {
-      for (const l of proxyReq.listeners('response')) if (l !== onResponse) proxyReq.off('response', l as (...a: unknown[]) => void);
-    });
-    proxyReq.on('upgrade', (proxyRes: IncomingMessage, upstream: Socket) => {
-      proxyReq.setTimeout(0);
-      deps.breaker.success();
-      c.upstream = upstream;
-      c.upgraded = true;
-      byUpstream.set(upstream, c);
-      const ctx = c.ctx;
-      ctx.upstreamStatus = 101;
-      ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
-      const h = proxyRes.headers;
-      delete h['set-cookie'];
-      if (hideVersions) for (const n of VERSION_HEADERS) delete h[n];
-      const judge = deps.judgeHeader;
-      if (judge) {
-        for (const [n, v] of Object.entries(h)) {
-          if (v !== undefined && (Array.isArray(v) ? v.some((x) => judge(n, x, ctx)) : judge(n, v, ctx))) delete h[n];
+  // Made at the first handshake (most policies never see one).
+  let made: Server | undefined;
+  const relay = (): Server => made ??= listen(httpProxy().createProxyServer({ target: up.url, changeOrigin: true, xfwd: false, ws: true, secure: true, agent: false as unknown as undefined }));
+  const listen = (proxy: Server): Server => {
+    proxy.on('proxyReqWs', (proxyReq, req) => {
+      const c = conns.get(req as IncomingMessage);
+      if (!c) return proxyReq.destroy();
+      const start = process.hrtime.bigint();
+      c.pending = proxyReq;
+      proxyReq.setTimeout(handshakeMs, () => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+      // Not a 101: our own error answer, never the upstream's raw one (version headers, tracebacks). http-proxy
+      // adds a listener that pipes that raw answer to the client right after this event: it is removed once added.
+      const onResponse = (proxyRes: IncomingMessage): void => {
+        proxyRes.resume();
+        const status = proxyRes.statusCode ?? 502;
+        c.ctx.upstreamStatus = status;
+        if (status >= 500) deps.breaker.failure();
+        else deps.breaker.success();
+        const code = status >= 400 && status < 500 ? 'upstream_rejected' : 'upstream_error';
+        answerError(c.ctx, c.res, code, { stage: 'upstream', outcome: 'deny', reason: `upstream answered ${status} instead of 101`, status: code === 'upstream_rejected' ? status : undefined });
+      };
+      proxyReq.on('response', onResponse);
+      process.nextTick(() => {
+        for (const l of proxyReq.listeners('response')) if (l !== onResponse) proxyReq.off('response', l as (...a: unknown[]) => void);
+      });
+      proxyReq.on('upgrade', (proxyRes: IncomingMessage, upstream: Socket) => {
+        proxyReq.setTimeout(0);
+        deps.breaker.success();
+        c.upstream = upstream;
+        c.upgraded = true;
+        byUpstream.set(upstream, c);
+        const ctx = c.ctx;
+        ctx.upstreamStatus = 101;
+        ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
+        const h = proxyRes.headers;
+        delete h['set-cookie'];
+        if (hideVersions) for (const n of VERSION_HEADERS) delete h[n];
+        const judge = deps.judgeHeader;
+        if (judge) {
+          for (const [n, v] of Object.entries(h)) {
+            if (v !== undefined && (Array.isArray(v) ? v.some((x) => judge(n, x, ctx)) : judge(n, v, ctx))) delete h[n];
+          }
         }
-      }
-      h['x-request-id'] = ctx.id;
-      const chosen = h['sec-websocket-protocol'];
-      if (chosen === undefined && c.marker) h['sec-websocket-protocol'] = MARKER_PROTOCOL;
-      ctx.websocket = { opened: true, openedAt: Date.now(), protocol: typeof h['sec-websocket-protocol'] === 'string' ? h['sec-websocket-protocol'] : undefined };
-      // From here the response object is not the client's any more: the socket carries frames.
-      c.res.statusCode = 101;
-      c.res.detachSocket(c.client);
-      upstream.once('end', () => {
-        if (ctx.websocket && ctx.websocket.closeReason === undefined) ctx.websocket.closeReason = 'upstream';
+        h['x-request-id'] = ctx.id;
+        const chosen = h['sec-websocket-protocol'];
+        if (chosen === undefined && c.marker) h['sec-websocket-protocol'] = MARKER_PROTOCOL;
+        ctx.websocket = { opened: true, openedAt: Date.now(), protocol: typeof h['sec-websocket-protocol'] === 'string' ? h['sec-websocket-protocol'] : undefined };
+        // From here the response object is not the client's any more: the socket carries frames.
+        c.res.statusCode = 101;
+        c.res.detachSocket(c.client);
+        upstream.once('end', () => {
+          if (ctx.websocket && ctx.websocket.closeReason === undefined) ctx.websocket.closeReason = 'upstream';
+        });
+        c.client.once('end', () => {
+          if (ctx.websocket && ctx.websocket.closeReason === undefined) ctx.websocket.closeReason = 'client';
+        });
+        c.client.setTimeout(idleMs, () => finish(c, 'idle_timeout'));
+        c.timers.push(setTimeout(() => finish(c, 'max_lifetime'), lifetimeMs));
+        upstream.once('close', () => finish(c, 'upstream'));
       });
-      c.client.once('end', () => {
-        if (ctx.websocket && ctx.websocket.closeReason === undefined) ctx.websocket.closeReason = 'client';
-      });
-      c.client.setTimeout(idleMs, () => finish(c, 'idle_timeout'));
-      c.timers.push(setTimeout(() => finish(c, 'max_lifetime'), lifetimeMs));
-      upstream.once('close', () => finish(c, 'upstream'));
     });
-  });
 
-  // http-proxy has piped both ways now; counting from here sees every frame byte (its unshifted heads included).
-  proxy.on('open', (upstream: Socket) => {
-    const c = byUpstream.get(upstream);
-    if (!c) return;
-    const ctx = c.ctx;
-    const w = ctx.websocket!;
-    const fromClient = new FrameWatcher();
-    const fromUpstream = new FrameWatcher();
-    // Who closed is whose close frame came first: TCP's order says little (the server closes TCP first).
-    const firstClose = (watcher: FrameWatcher, side: string): void => {
-      if (watcher.closeCode === undefined || w.closeCode !== undefined || w.closeReason !== undefined) return;
-      w.closeCode = watcher.closeCode;
-      w.closeReason = side;
-    };
-    c.client.on('data', (b: Buffer) => {
-      ctx.requestBytes += b.length;
-      fromClient.push(b);
-      w.framesToUpstream = fromClient.frames;
-      firstClose(fromClient, 'client');
+    // http-proxy has piped both ways now; counting from here sees every frame byte (its unshifted heads included).
+    proxy.on('open', (upstream: Socket) => {
+      const c = byUpstream.get(upstream);
+      if (!c) return;
+      const ctx = c.ctx;
+      const w = ctx.websocket!;
+      const fromClient = new FrameWatcher();
+      const fromUpstream = new FrameWatcher();
+      // Who closed is whose close frame came first: TCP's order says little (the server closes TCP first).
+      const firstClose = (watcher: FrameWatcher, side: string): void => {
+        if (watcher.closeCode === undefined || w.closeCode !== undefined || w.closeReason !== undefined) return;
+        w.closeCode = watcher.closeCode;
+        w.closeReason = side;
+      };
+      c.client.on('data', (b: Buffer) => {
+        ctx.requestBytes += b.length;
+        fromClient.push(b);
+        w.framesToUpstream = fromClient.frames;
+        firstClose(fromClient, 'client');
+      });
+      upstream.on('data', (b: Buffer) => {
+        ctx.responseBytes += b.length;
+        fromUpstream.push(b);
+        w.framesToClient = fromUpstream.frames;
+        firstClose(fromUpstream, 'upstream');
+      });
+      deps.onOpen?.(c.ctx);
     });
-    upstream.on('data', (b: Buffer) => {
-      ctx.responseBytes += b.length;
-      fromUpstream.push(b);
-      w.framesToClient = fromUpstream.frames;
-      firstClose(fromUpstream, 'upstream');
-    });
-    deps.onOpen?.(c.ctx);
-  });
-  proxy.on('error', () => undefined);
+    proxy.on('error', () => undefined);
+    return proxy;
+  };
 
   const stage: RequestHandler = function forwardWebSocket(req, res) {
     const ctx = req.ctx;
@@ -196,7 +204,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       // The response was detached at the 101: its 'close' (and so the audit line) is ours to send.
       if (c.upgraded) res.emit('close');
     });
-    proxy.ws(req, client, head, {}, (err: Error & { code?: string }) => {
+    relay().ws(req, client, head, {}, (err: Error & { code?: string }) => {
       if (c.upgraded) return finish(c, 'error');
       const timedOut = err.code === 'ETIMEDOUT';
       deps.breaker.failure();
@@ -205,7 +213,7 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
     });
   };
 
-  return { stage, close: () => proxy.close() };
+  return { stage, close: () => made?.close() };
 }
 
 function connectionTokens(v: string | string[] | undefined): Set<string> {
