@@ -180,18 +180,25 @@ if threshold >= 0 then banned = violation(KEYS[3], KEYS[4], threshold, banMs) en
 return {0, math.max(0, budget - total), math.ceil(retry), banned}
 `;
 
-/** KEYS: charges zset, amounts hash.  ARGV: now, id, amount, windowMs, pendingMaxMs. */
+/**
+ * Settles a batch of reservations, in order. KEYS: charges zset and amounts hash of each.
+ * ARGV: now, pendingMaxMs, n, then id, amount, windowMs of each.
+ */
 export const SETTLE_LUA = `${PROLOGUE}${BUDGET_PRUNE}
-local id, amount, win, pmax = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-prune(KEYS[1], KEYS[2])
-local old = tonumber(redis.call('HGET', KEYS[2], id) or '0')
-redis.call('HSET', KEYS[2], id, amount)
-redis.call('HINCRBY', KEYS[2], '_t', amount - old)
-redis.call('ZADD', KEYS[1], now + win, id)
-local ttl = math.max(pmax, win)
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-return 1
+local pmax, n = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 0, n - 1 do
+  local z, h = KEYS[2 * i + 1], KEYS[2 * i + 2]
+  local id, amount, win = ARGV[4 + 3 * i], tonumber(ARGV[5 + 3 * i]), tonumber(ARGV[6 + 3 * i])
+  prune(z, h)
+  local old = tonumber(redis.call('HGET', h, id) or '0')
+  redis.call('HSET', h, id, amount)
+  redis.call('HINCRBY', h, '_t', amount - old)
+  redis.call('ZADD', z, now + win, id)
+  local ttl = math.max(pmax, win)
+  redis.call('PEXPIRE', z, ttl)
+  redis.call('PEXPIRE', h, ttl)
+end
+return n
 `;
 
 /** KEYS: ban.  ARGV: now.  Returns ms of ban left. */

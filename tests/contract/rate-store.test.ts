@@ -148,6 +148,22 @@ function contractSuite(name: string, make: Factory, cleanup: (prefix: string) =>
       assert.equal((await f.store.reserve({ ...ask, id: 'r5', amount: 20 }, undefined)).allowed, true);
     });
 
+    test('budget: settles issued together (one batch on Redis) each land, on their own keys, the same id twice in order', async () => {
+      const f = fixture();
+      const ask = { budget: 1000, windowMs: 60_000 };
+      const keys = [f.p + 'tokA', f.p + 'tokB', f.p + 'tokC'];
+      for (const [i, key] of keys.entries()) {
+        for (let j = 0; j < 3; j++) assert.equal((await f.store.reserve({ ...ask, key, id: `${i}.${j}`, amount: 100 }, undefined)).allowed, true);
+      }
+      // Nine settles in one turn of the event loop, and one id settled twice: the later amount stands.
+      const settles: Array<Promise<void>> = [];
+      for (const [i, key] of keys.entries()) for (let j = 0; j < 3; j++) settles.push(f.store.settle(key, `${i}.${j}`, 10 * (i + 1) + j, ask.windowMs));
+      settles.push(f.store.settle(keys[2]!, '2.2', 1, ask.windowMs));
+      await Promise.all(settles);
+      const left = async (key: string): Promise<number> => (await f.store.reserve({ ...ask, key, id: `probe-${key}`, amount: 0 }, undefined)).remaining;
+      assert.deepEqual([await left(keys[0]!), await left(keys[1]!), await left(keys[2]!)], [1000 - 33, 1000 - 63, 1000 - (30 + 31 + 1)]);
+    });
+
     test('budget: pending reservations hold past the window; over-budget asks wait a window', async () => {
       const f = fixture();
       const ask = { key: f.p + 'tok', budget: 100, windowMs: 60_000 };
@@ -179,3 +195,24 @@ contractSuite('redis', (now) => new RedisStore({ url: REDIS_URL, now }), async (
   if (keys.length) await admin.del(...keys);
 });
 after(async () => { await admin.quit().catch(() => {}); });
+
+test('redis store: settles of one turn of the event loop go to Redis as one script call', async () => {
+  const store = new RedisStore({ url: REDIS_URL });
+  const p = `lgtest:${randomBytes(4).toString('hex')}:`;
+  try {
+    const ask = { key: p + 'tok', budget: 1000, windowMs: 60_000, amount: 50 };
+    for (let i = 0; i < 5; i++) await store.reserve({ ...ask, id: String(i) }, undefined);
+    // The store's own client, watched (not replaced): every command it sends still goes to the real Redis.
+    const client = store.client as unknown as { sendCommand(c: { name: string; args: unknown[] }): unknown };
+    const sent: string[] = [];
+    const real = client.sendCommand.bind(client);
+    client.sendCommand = (c) => { sent.push(String(c.name)); return real(c); };
+    await Promise.all([0, 1, 2, 3, 4].map((i) => store.settle(ask.key, String(i), i, ask.windowMs)));
+    assert.equal(sent.filter((n) => n === 'evalsha' || n === 'eval').length, 1, sent.join(' '));
+    assert.equal((await store.reserve({ ...ask, id: 'after', amount: 0 }, undefined)).remaining, 1000 - (0 + 1 + 2 + 3 + 4));
+  } finally {
+    const keys = await admin.keys(p + '*');
+    if (keys.length) await admin.del(...keys);
+    await store.close();
+  }
+});
