@@ -76,6 +76,8 @@ export interface RequestContext {
   websocket?: WebSocketNote;
   /** Called when the answer is over (finish or close); stages register cleanup / reconciliation here. */
   onDone: Array<(ctx: RequestContext) => void>;
+  /** Set once the request's audit line is written (one line per request, whichever logger a reload left running). */
+  audited?: boolean;
 }
 
 /** What the audit line of a WebSocket connection says besides the request fields. */

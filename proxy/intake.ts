@@ -53,6 +53,7 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       responseBytes: 0,
       aborted: false,
       onDone: [],
+      audited: false,
     };
     req.ctx = ctx;
     res.setHeader('X-Request-ID', id);

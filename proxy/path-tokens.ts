@@ -34,6 +34,6 @@ export function redactPathTokens(path: string): string {
 
 /** Free text (a decision's rule or reason) with any path-borne token hidden. */
 export function redactTokensInText(text: string): string {
-  if (text.length < 8) return text;
+  if (text.length < 8 || !text.includes('/')) return text;
   return text.replace(/\/[^\s"']*/g, (p) => redactPathTokens(p));
 }

@@ -40,7 +40,6 @@ class ActiveAuditLogger implements AuditLogger {
   linesWritten = 0;
   private internalErrors = 0;
   private closing?: Promise<void>;
-  private readonly seen = new WeakSet<RequestContext>();
   /** False until the outputs opened (a reload waits for its predecessor to flush first). */
   private open = false;
   /**
@@ -145,9 +144,11 @@ class ActiveAuditLogger implements AuditLogger {
   }
 
   request(ctx: RequestContext, res: RequestEnd): void {
-    if (this.successor && !this.seen.has(ctx)) { this.successor.request(ctx, res); return; }
-    if (this.closing || this.seen.has(ctx)) return;
-    this.seen.add(ctx);
+    // One line per request, whichever logger of a chain of reloads is asked first (a flag on the request).
+    if (ctx.audited) return;
+    if (this.successor) { this.successor.request(ctx, res); return; }
+    if (this.closing) return;
+    ctx.audited = true;
     try {
       let f = requestFacts(ctx, res, this.time());
       const denialClass = f.verdict === 'deny' ? classOfCode(f.code ?? f.decisions?.find((d) => d.outcome === 'deny')?.code) : undefined;
