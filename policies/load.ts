@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import type { CompiledPolicy, Policy, ValueOrigin } from '../kernel/policy.js';
 import { locateKeys, nearest, tomlErrorToProblem, joinPath, type Position } from './toml-locate.js';
 import { mergeAll, getPath, hasPath, isPlainObject, deepFreeze, type PlainObject } from './merge.js';
@@ -44,13 +44,36 @@ export class PolicyError extends Error {
 
 /** config/policy.schema.json, relative to dist/policies/load.js (from source, ../config is tried too). */
 export const SCHEMA_URL = new URL('../../config/policy.schema.json', import.meta.url);
-const DATE_OR_DATETIME = /^\d{4}-\d{2}-\d{2}([Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$/;
+const requireHere = createRequire(import.meta.url);
 
-/** 2026-02-30 matches the pattern but is no day. */
-const realDay = (day: string): boolean => {
-  const t = Date.parse(`${day}T00:00:00Z`);
-  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day;
-};
+/** The first of these files that exists, loaded (dist/policies/ after a full build, else the source tree). */
+function requireFirst<T>(names: readonly string[]): T | undefined {
+  for (const n of names) {
+    if (existsSync(fileURLToPath(new URL(n, import.meta.url)))) return requireHere(n) as T;
+  }
+  return undefined;
+}
+
+type Formats = Record<string, { type: 'string'; validate: (s: string) => boolean }>;
+/** ajv's options for the policy schema, at run time and in scripts/schema-validator.mjs (which imports them). */
+export const AJV_OPTIONS = Object.freeze({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+
+/**
+ * The schema's validator: the one `npm run build` generated (scripts/schema-validator.mjs) when it was built from this
+ * very schema text, else ajv compiling it now (loaded only then: ~20 MB resident and ~100 ms that a built install
+ * does not spend). `runtime` forces the second, for the test that holds both equal.
+ */
+export function compileSchemaValidator(text: string, runtime = false): ValidateFunction {
+  const sha = createHash('sha256').update(text).digest('hex');
+  const built = runtime ? undefined : requireFirst<ValidateFunction & { schemaSha256?: string }>(['./policy-validator.cjs']);
+  if (built && built.schemaSha256 === sha) return built;
+  const formats = requireFirst<Formats>(['./schema-formats.cjs', '../../policies/schema-formats.cjs']);
+  if (!formats) throw new Error('policies/schema-formats.cjs is missing');
+  const { Ajv } = requireHere('ajv') as { Ajv: typeof AjvClass };
+  const ajv = new Ajv({ ...AJV_OPTIONS });
+  for (const [name, f] of Object.entries(formats)) ajv.addFormat(name, f);
+  return ajv.compile(JSON.parse(text) as PlainObject);
+}
 
 let compiled: { schema: PlainObject; validate: ValidateFunction } | null = null;
 function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } {
@@ -58,17 +81,15 @@ function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } 
   const url = [SCHEMA_URL, new URL('../config/policy.schema.json', import.meta.url)].find((u) => existsSync(u)) ?? SCHEMA_URL;
   const file = fileURLToPath(url);
   let schema: PlainObject;
-  try { schema = JSON.parse(readFileSync(url, 'utf8')) as PlainObject; } catch (e) {
+  let text: string;
+  try {
+    text = readFileSync(url, 'utf8');
+    schema = JSON.parse(text) as PlainObject;
+  } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
     throw new PolicyError([{ file, line: 0, col: 0, path: '', message: `cannot read the policy schema (${why}); it ships with lollms-guard as config/policy.schema.json: restore it (git checkout config/policy.schema.json, or reinstall)` }]);
   }
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-  addFormatsModule.default(ajv);
-  ajv.addFormat('date-or-datetime', {
-    type: 'string',
-    validate: (s: string) => DATE_OR_DATETIME.test(s) && realDay(s.slice(0, 10)),
-  });
-  compiled = { schema, validate: ajv.compile(schema) };
+  compiled = { schema, validate: compileSchemaValidator(text) };
   return compiled;
 }
 

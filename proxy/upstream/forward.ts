@@ -1,6 +1,7 @@
 // Forward stage: the only place that knows the HTTP client (undici). Sends the checked body, relays the answer through the response filters.
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
+import { lazyRequire } from '../../kernel/lazy.js';
 import type { RequestHandler } from 'express';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CompiledPolicy } from '../../kernel/policy.js';
@@ -15,6 +16,14 @@ import { CircuitBreaker } from './circuit.js';
 import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
+
+// undici's Pool and its request(), each from its own file: the package's index also loads fetch, WebSocket, the
+// caches and the mock agents (~8 MB of resident memory the guard never uses: docs/performance.md "Memory"), and
+// the index is what copies request() onto every dispatcher's prototype, so it is called here as the index's
+// copy would be, with the pool as `this`. undici has no "exports" map: these paths are the package's; an upgrade
+// that moved them fails every forwarding test at once.
+const Pool = lazyRequire<typeof UndiciPool>('undici/lib/dispatcher/pool.js');
+const undiciRequest = lazyRequire<UndiciPool['request']>('undici/lib/api/api-request.js');
 
 export interface UpstreamDeps {
   readonly breaker: CircuitBreaker;
@@ -32,7 +41,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   const expiryMs = up.keepalive_expiry_seconds * 1000;
   // One pool per policy load. An idle connection lives keepalive_expiry_seconds (a shorter Keep-Alive hint
   // from the upstream wins); the timeouts are idle ones, as a socket timeout: before the head, between pieces.
-  const pool = new Pool(target.origin, {
+  const pool: UndiciPool = new (Pool())(target.origin, {
     connections: up.max_connections,
     keepAliveTimeout: expiryMs,
     keepAliveMaxTimeout: expiryMs,
@@ -234,7 +243,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       st.abandoned = true;
       abort.abort();
     });
-    pool.request({
+    undiciRequest().call(pool, {
       path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
       method: req.method ?? 'GET',
       headers: req.headers as Record<string, string | string[]>,

@@ -1,5 +1,6 @@
 // A guard on the memory store that has served requests (a chat, a refused key) has not loaded the packages only
-// Redis, the WebSocket relay or other rate-limiter stores need (kernel/lazy.ts): they cost resident memory.
+// Redis, the WebSocket relay or other rate-limiter stores need (kernel/lazy.ts), nor ajv's compiler (the schema's
+// validator is built ahead: scripts/schema-validator.mjs), nor undici beyond its Pool: they cost resident memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -9,7 +10,7 @@ const loaded = (): string[] => {
   const names = new Set<string>();
   for (const f of Object.keys(createRequire(import.meta.url).cache)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(f);
-    if (m) names.add(m[1] === 'rate-limiter-flexible' ? `${m[1]}/${m[2]}` : m[1]!);
+    if (m) names.add(['rate-limiter-flexible', 'ajv', 'undici'].includes(m[1]!) ? `${m[1]}/${m[2]}` : m[1]!);
   }
   return [...names];
 };
@@ -29,7 +30,9 @@ test('memory store: ioredis, cluster-key-slot, http-proxy and the rate limiter\'
     const mods = loaded();
     // The lockout counted that failure in memory: its limiter is loaded, from its own file.
     assert.ok(mods.includes('rate-limiter-flexible/lib/RateLimiterMemory.js'), mods.join(' '));
-    for (const name of ['ioredis', 'cluster-key-slot', 'http-proxy', 'rate-limiter-flexible/index.js', 'rate-limiter-flexible/lib/RateLimiterRedis.js', 'rate-limiter-flexible/lib/RateLimiterMongo.js']) {
+    assert.ok(mods.includes('undici/lib/dispatcher/pool.js'), mods.join(' '));
+    assert.deepEqual(mods.filter((m) => m.startsWith('ajv/') && !m.startsWith('ajv/dist/runtime/')), [], 'ajv compiled the schema at start');
+    for (const name of ['undici/index.js', 'ioredis', 'cluster-key-slot', 'http-proxy', 'rate-limiter-flexible/index.js', 'rate-limiter-flexible/lib/RateLimiterRedis.js', 'rate-limiter-flexible/lib/RateLimiterMongo.js']) {
       assert.ok(!mods.includes(name), `${name} was loaded`);
     }
   } finally {
