@@ -17,6 +17,8 @@ export interface Builtin {
   at: CompiledTrigger | null; sticky: RegExp | null;
   /** What a match (or a hold) can start with (regex/analyze.ts firstChars): a stream skips the detector otherwise. */
   first: FirstChars;
+  /** The shortest text a match can span (regex/analyze.ts minLen): a shorter text cannot hold one. */
+  minLen: number;
 }
 
 /**

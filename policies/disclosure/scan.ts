@@ -1,5 +1,5 @@
 // The compiled detector set: finds, merges and replaces secrets in text; tells streams what to hold back.
-import { capRepeats, firstChars, holdSource, maxLen, requiredLiteral, type Anchor } from './regex/analyze.js';
+import { capRepeats, firstChars, holdSource, maxLen, minLen, requiredLiteral, type Anchor } from './regex/analyze.js';
 import { compileNfa, NfaScanner, type Program } from './regex/nfa.js';
 import { parseRegex } from './regex/parse.js';
 import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
@@ -27,6 +27,8 @@ export interface Finding { start: number; end: number; kind: string; priority: n
 
 interface Custom {
   kind: string; priority: number; prog: Program; anchor: Anchor | null; finder: LiteralFinder | null; nfa: NfaScanner;
+  /** The shortest text the pattern can match: a shorter text is not scanned. */
+  minLen: number;
 }
 
 /** Characters that may continue a token; swallowed after an over-long token was redacted on a stream. */
@@ -53,6 +55,8 @@ export function compileBuiltin(spec: DetectorSpec): Builtin {
     at: spec.at ? compileTrigger(spec.at, flags) : null,
     sticky: spec.at ? new RegExp(spec.source, flags + 'y' + (spec.groups ? 'd' : '')) : null,
     first: firstChars(ast, flags.includes('i')),
+    // The fast form finds the same matches from a literal; the smaller bound of the two is kept, to be safe.
+    minLen: Math.min(minLen(ast), spec.fast ? minLen(parseRegex(spec.fast.source)) : Infinity),
   };
 }
 
@@ -63,11 +67,14 @@ export function compileCustom(name: string, source: string): Custom {
   const anchor = requiredLiteral(ast, caseInsensitive);
   return {
     kind: name, priority: 20, prog, anchor, finder: anchor ? new LiteralFinder(anchor.literal) : null, nfa: new NfaScanner(prog, CUSTOM_MATCH_CAP),
+    minLen: minLen(ast),
   };
 }
 
 export class DetectorSet {
   readonly holdMax: number;
+  /** The shortest match of any built-in detector (Infinity with none). */
+  private readonly minBuiltin: number;
   private readonly markers = new Map<string, string>();
   /** 32-bit words in a mask with one bit per built-in detector. */
   readonly maskWords: number;
@@ -80,6 +87,7 @@ export class DetectorSet {
 
   constructor(readonly builtins: Builtin[], readonly customs: Custom[], private readonly replacement: string) {
     this.holdMax = Math.max(0, ...builtins.map((b) => b.holdLen), customs.length ? CUSTOM_MATCH_CAP : 0);
+    this.minBuiltin = Math.min(...builtins.map((b) => b.minLen));
     const w = this.maskWords = Math.max(1, Math.ceil(builtins.length / 32));
     this.startMasks = new Int32Array(129 * w);
     this.scratch = new Int32Array(w);
@@ -108,6 +116,8 @@ export class DetectorSet {
 
   /** Built-in findings of matches that start at or after `from` (earlier text is context for look-behinds). */
   findBuiltins(text: string, from: number, out: Finding[]): void {
+    // Most strings of an answer ("assistant", "stop", ids) are shorter than any detector's shortest match.
+    if (text.length - from < this.minBuiltin) return;
     const matches: Match[] = [];
     const cache: TriggerCache = new Map();
     if (text.length - from <= SHORT_TEXT) {
@@ -119,6 +129,7 @@ export class DetectorSet {
       for (let w = 0; w < due.length; w++) {
         for (let bits = due[w]; bits !== 0; bits &= bits - 1) {
           const d = this.builtins[lowestBit(w, bits)];
+          if (text.length - from < d.minLen) continue;
           matches.length = 0;
           if (short) scanShort(d, text, from, matches);
           else scanBuiltin(d, text, from, cache, matches);
@@ -156,6 +167,7 @@ export class DetectorSet {
   /** Custom-pattern findings inside text[from, to), run near each pattern's anchor literal. */
   findCustoms(text: string, from: number, to: number, out: Finding[]): void {
     for (const c of this.customs) {
+      if (to - from < c.minLen) continue;
       const windows = c.anchor ? anchorWindows(text, from, to, c.anchor, c.finder!) : [from, to];
       const pairs: number[] = [];
       for (let i = 0; i < windows.length; i += 2) {

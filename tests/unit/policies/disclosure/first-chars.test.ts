@@ -53,3 +53,20 @@ test('first characters: look-aheads at the start, case folding, empty-matching i
   assert.equal(f('\\bq|^r'), 'qr');
   assert.ok(f('.').endsWith('+') && !f('.').includes('\n'));
 });
+
+test('shortest match: no match of a detector (its own regex or its fast form) is shorter than its minLen, which skips shorter texts', () => {
+  const texts = corpus.items.map((i) => i.text);
+  let seen = 0;
+  compiled.forEach((d, k) => {
+    const forms = [new RegExp(d.re.source, d.re.flags.replace('d', ''))];
+    const fast = DETECTORS[k].fast;
+    if (fast) forms.push(new RegExp(fast.source, (DETECTORS[k].flags ?? '') + 'g'));
+    for (const t of texts) for (const re of forms) for (const m of t.matchAll(re)) {
+      seen += 1;
+      assert.ok(m[0].length >= d.minLen, `${d.kind}: ${JSON.stringify(m[0])} is shorter than minLen ${d.minLen}`);
+    }
+  });
+  assert.ok(seen > 100, `only ${seen} matches: the corpus no longer exercises this`);
+  // And the bound is not vacuous: most detectors need more than a few characters.
+  assert.ok(compiled.filter((d) => d.minLen >= 8).length > compiled.length / 2);
+});
