@@ -57,6 +57,15 @@ function requireFirst<T>(names: readonly string[]): T | undefined {
 type Formats = Record<string, { type: 'string'; validate: (s: string) => boolean }>;
 /** ajv's options for the policy schema, at run time and in scripts/schema-validator.mjs (which imports them). */
 export const AJV_OPTIONS = Object.freeze({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+const FORMATS_FILES = ['../../policies/schema-formats.cjs', './schema-formats.cjs'];
+
+/**
+ * What a generated validator was built from: the schema text, these options and the formats' source. The build
+ * writes it into the file (scripts/schema-validator.mjs); a validator whose digest differs is not used.
+ */
+export function validatorDigest(schemaText: string, formatsSource: string): string {
+  return createHash('sha256').update(schemaText).update('\0').update(JSON.stringify(AJV_OPTIONS)).update('\0').update(formatsSource).digest('hex');
+}
 
 /**
  * The schema's validator: the one `npm run build` generated (scripts/schema-validator.mjs) when it was built from this
@@ -64,11 +73,13 @@ export const AJV_OPTIONS = Object.freeze({ allErrors: true, useDefaults: true, s
  * does not spend). `runtime` forces the second, for the test that holds both equal.
  */
 export function compileSchemaValidator(text: string, runtime = false): ValidateFunction {
-  const sha = createHash('sha256').update(text).digest('hex');
+  // The source tree's formats when there is one (a developer's edit counts), else the build's copy.
+  const formatsFile = FORMATS_FILES.find((n) => existsSync(fileURLToPath(new URL(n, import.meta.url))));
+  if (!formatsFile) throw new Error('policies/schema-formats.cjs is missing');
+  const sha = validatorDigest(text, readFileSync(new URL(formatsFile, import.meta.url), 'utf8'));
   const built = runtime ? undefined : requireFirst<ValidateFunction & { schemaSha256?: string }>(['./policy-validator.cjs']);
   if (built && built.schemaSha256 === sha) return built;
-  const formats = requireFirst<Formats>(['./schema-formats.cjs', '../../policies/schema-formats.cjs']);
-  if (!formats) throw new Error('policies/schema-formats.cjs is missing');
+  const formats = requireHere(formatsFile) as Formats;
   const { Ajv } = requireHere('ajv') as { Ajv: typeof AjvClass };
   const ajv = new Ajv({ ...AJV_OPTIONS });
   for (const [name, f] of Object.entries(formats)) ajv.addFormat(name, f);

@@ -15,8 +15,8 @@ module.exports = {
   /** A TOML date (2026-11-01) or date-time with an optional offset. */
   'date-or-datetime': { type: 'string', validate: (s) => DATE_OR_DATETIME.test(s) && realDay(s.slice(0, 10)) },
   /**
-   * A pattern JavaScript compiles (without flags: the "u"-mode check is policies/semantic.ts's); "\\Z", Python's
-   * end anchor, which JavaScript would read as a plain "Z", is refused.
+   * A pattern JavaScript compiles (without flags: the "u"-mode check is policies/semantic.ts's); "\\Z" after another
+   * character, Python's end anchor, which JavaScript would read as a plain "Z", is refused (as ajv-formats did).
    */
-  regex: { type: 'string', validate: (s) => { if (/(^|[^\\])\\Z/.test(s)) return false; try { new RegExp(s); return true; } catch { return false; } } },
+  regex: { type: 'string', validate: (s) => { if (/[^\\]\\Z/.test(s)) return false; try { new RegExp(s); return true; } catch { return false; } } },
 };

@@ -1,8 +1,7 @@
 // Compiles config/policy.schema.json into dist/policies/policy-validator.cjs with ajv's standalone code (run by
 // `npm run build`, after tsc). At start the loader requires that file instead of loading ajv and compiling the
 // schema: ~100 ms and ~20 MB of resident memory less (docs/performance.md "Memory"). The file carries the schema's
-// SHA-256; the loader compiles at run time when the schema on disk is not the one built (policies/load.ts).
-import { createHash } from 'node:crypto';
+// digest (schema, ajv options, formats); the loader compiles at run time when they are not the ones built (policies/load.ts).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,10 +14,10 @@ const standaloneCode = require('ajv/dist/standalone').default;
 const formats = require('../policies/schema-formats.cjs');
 
 // The loader's own options (it compiles with them when the schema changed since the build): one definition.
-const { AJV_OPTIONS } = await import('../dist/policies/load.js');
+const { AJV_OPTIONS, validatorDigest } = await import('../dist/policies/load.js');
 
 const text = readFileSync(join(root, 'config/policy.schema.json'), 'utf8');
-const hash = createHash('sha256').update(text).digest('hex');
+const hash = validatorDigest(text, readFileSync(join(root, 'policies/schema-formats.cjs'), 'utf8'));
 const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, formats: _`require("./schema-formats.cjs")` } });
 for (const [name, f] of Object.entries(formats)) ajv.addFormat(name, f);
 const code = standaloneCode(ajv, ajv.compile(JSON.parse(text)));

@@ -124,6 +124,8 @@ export class RedisStore implements RateStore {
   }
 
   async reserve(ask: BudgetAsk, penalty: Penalty | undefined): Promise<BudgetResult> {
+    // Settlements still queued go first: a reservation must see every answer that has already finished.
+    if (this.settles.length > 0) this.flushSettles();
     await this.connected();
     const r = await this.scripts.rlReserve(
       4, ask.key + ':z', ask.key + ':h', penalty?.banKey ?? ask.key + ':z', penalty?.violationsKey ?? ask.key + ':z',
@@ -139,14 +141,20 @@ export class RedisStore implements RateStore {
    * (docs/performance.md "Redis store"). Each caller's promise still says how its own settle went.
    */
   settle(key: string, id: string, amount: number, windowMs: number): Promise<void> {
+    // A script stops at its first error and takes the rest of the batch with it: an amount Redis would refuse
+    // (not an integer, out of range) is refused here, for this caller alone; a huge one is held to 2^53.
+    if (!Number.isFinite(amount) || !Number.isFinite(windowMs)) return Promise.reject(new RangeError('settle: amount and window must be finite numbers'));
+    const whole = Math.min(Math.max(Math.ceil(amount), 0), Number.MAX_SAFE_INTEGER);
     return new Promise((resolve, reject) => {
-      this.settles.push({ key, id, amount, windowMs, resolve, reject });
-      if (this.settles.length >= SETTLE_BATCH) this.flushSettles();
+      this.settles.push({ key, id, amount: whole, windowMs: Math.max(1, Math.ceil(windowMs)), resolve, reject });
+      if (this.settles.length >= SETTLE_BATCH || this.closed) this.flushSettles();
       else this.settleTimer ??= setImmediate(this.flushSettles);
     });
   }
 
   private settles: QueuedSettle[] = [];
+  /** Set by close(): a settle after it is sent at once, not left for a turn of the loop that may come too late. */
+  private closed = false;
   private settleTimer: NodeJS.Immediate | undefined;
   private sending: Promise<void> = Promise.resolve();
 
@@ -159,6 +167,10 @@ export class RedisStore implements RateStore {
     this.sending = this.sending.then(() => sent);
   };
 
+  /**
+   * Sends at once when connected (no await before the command): a reserve() issued after flushSettles() then
+   * reaches Redis after these settles, on the same connection, so it sees them.
+   */
   private async sendSettles(batch: readonly QueuedSettle[]): Promise<void> {
     const keys: string[] = [];
     const args: Num[] = [this.clock(), PENDING_MAX_MS, batch.length];
@@ -166,9 +178,9 @@ export class RedisStore implements RateStore {
       keys.push(s.key + ':z', s.key + ':h');
       args.push(s.id, s.amount, s.windowMs);
     }
+    const send = (): Promise<number> => this.scripts.rlSettle(keys.length, ...keys, ...args);
     try {
-      await this.connected();
-      await this.scripts.rlSettle(keys.length, ...keys, ...args);
+      await (this.client.status === 'ready' ? send() : this.connected().then(send));
       for (const s of batch) s.resolve();
     } catch (e) {
       for (const s of batch) s.reject(e);
@@ -187,6 +199,7 @@ export class RedisStore implements RateStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.flushSettles();
     await this.sending;
     if (!this.owned) return;

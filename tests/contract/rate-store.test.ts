@@ -164,6 +164,16 @@ function contractSuite(name: string, make: Factory, cleanup: (prefix: string) =>
       assert.deepEqual([await left(keys[0]!), await left(keys[1]!), await left(keys[2]!)], [1000 - 33, 1000 - 63, 1000 - (30 + 31 + 1)]);
     });
 
+    test('budget: a reservation made right after a settle (not awaited) sees it', async () => {
+      const f = fixture();
+      const ask = { key: f.p + 'tok', budget: 100, windowMs: 60_000 };
+      assert.equal((await f.store.reserve({ ...ask, id: 'a', amount: 90 }, undefined)).allowed, true);
+      const settled = f.store.settle(ask.key, 'a', 10, ask.windowMs);
+      const next = await f.store.reserve({ ...ask, id: 'b', amount: 80 }, undefined);
+      await settled;
+      assert.deepEqual([next.allowed, next.remaining], [true, 10]);
+    });
+
     test('budget: pending reservations hold past the window; over-budget asks wait a window', async () => {
       const f = fixture();
       const ask = { key: f.p + 'tok', budget: 100, windowMs: 60_000 };
@@ -210,6 +220,12 @@ test('redis store: settles of one turn of the event loop go to Redis as one scri
     await Promise.all([0, 1, 2, 3, 4].map((i) => store.settle(ask.key, String(i), i, ask.windowMs)));
     assert.equal(sent.filter((n) => n === 'evalsha' || n === 'eval').length, 1, sent.join(' '));
     assert.equal((await store.reserve({ ...ask, id: 'after', amount: 0 }, undefined)).remaining, 1000 - (0 + 1 + 2 + 3 + 4));
+    // An amount Redis would refuse fails that settle alone; the rest of its batch lands.
+    const bad = store.settle(ask.key, '0', Number.NaN, ask.windowMs);
+    const good = store.settle(ask.key, '1', 100, ask.windowMs);
+    await assert.rejects(bad, RangeError);
+    await good;
+    assert.equal((await store.reserve({ ...ask, id: 'after2', amount: 0 }, undefined)).remaining, 1000 - (0 + 100 + 2 + 3 + 4));
   } finally {
     const keys = await admin.keys(p + '*');
     if (keys.length) await admin.del(...keys);

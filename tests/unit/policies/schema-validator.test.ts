@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'smol-toml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { compileSchemaValidator } from '../../../policies/load.js';
+import { compileSchemaValidator, validatorDigest } from '../../../policies/load.js';
 import { REPO_ROOT } from '../../../dev/paths.js';
 
 const text = readFileSync(join(REPO_ROOT, 'config/policy.schema.json'), 'utf8');
@@ -77,4 +77,11 @@ test('a schema edited since the build is compiled at run time, not judged by the
   const edited = text.replace('"description": "Listener of the proxy."', '"description": "Listener of the proxy (edited)."');
   assert.notEqual(edited, text);
   assert.equal((compileSchemaValidator(edited) as { schemaSha256?: unknown }).schemaSha256, undefined);
+});
+
+test('the digest covers the formats and the options too: an edited format is not judged by the stale validator', () => {
+  const formats = readFileSync(join(REPO_ROOT, 'policies/schema-formats.cjs'), 'utf8');
+  const digest = (built as { schemaSha256?: string }).schemaSha256;
+  assert.equal(validatorDigest(text, formats), digest);
+  assert.notEqual(validatorDigest(text, formats + '\n// edited'), digest);
 });
