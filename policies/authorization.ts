@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
 import type { AuthorizationSection, PolicyKey } from '../kernel/policy.js';
 import { deny } from '../kernel/deny.js';
-import { TOKEN_FIELDS, capRule, endpointOf, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
+import { TOKEN_FIELDS, capRule, endpointOf, generates, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
 import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
@@ -132,6 +132,13 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
         if (deny(req, res, 'invalid_json', { stage: 'authorization', rule: role.anyModel ? `security.authorization.roles.${role.name}.max_tokens` : `security.authorization.roles.${role.name}.models`, reason: 'body not readable as JSON; model and token rules cannot be checked' })) return;
       }
       return next();
+    }
+    // A role limited to some models may not leave the choice to the server: on the APIs whose requests must name
+    // a model (OpenAI, Anthropic, Ollama) one that names none (absent or null) would run on whatever default a
+    // lenient server picks. Native LoLLMS generation names no model by design (the server's binding decides).
+    const endpoint = endpointOf(ctx.path);
+    if (!role.anyModel && generates(endpoint) && endpoint !== 'native_generate' && MODEL_FIELDS.every((f) => body[f] === undefined || body[f] === null)) {
+      if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.models`, reason: 'no model named; the server would choose its default' })) return;
     }
     // Every field a server might read the model from is checked: legacy /lollms_generate reads model_name.
     for (const field of MODEL_FIELDS) {

@@ -223,7 +223,13 @@ function readLayer(file: string, problems: PolicyProblem[]): Layer | null {
   }
   try {
     const tree = plainDates(parseToml(text, { unsafeKeyBehaviour: 'throw' })) as PlainObject;
-    return { file, tree, located: locateKeys(text) };
+    const located = locateKeys(text, (e) => problems.push({
+      file, line: e.line, col: e.col, path: '',
+      message: /invalid date/i.test(e.message)
+        ? 'invalid date: no such day (TOML would roll it over to the next month); write a real calendar date, e.g. 2026-02-28'
+        : `invalid TOML: ${e.message}; fix the syntax at this position`,
+    }));
+    return { file, tree, located };
   } catch (e) {
     problems.push(tomlErrorToProblem(file, e));
     return null;

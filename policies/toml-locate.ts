@@ -22,7 +22,7 @@ const at = (n: { loc: { start: { line: number; column: number } } }): Position =
  * syntax tree (its `resolvedKey` already numbers array-of-tables elements); smol-toml stays the parser
  * whose values the policy uses, so a document only one of them accepts is reported by smol-toml first.
  */
-export function locateKeys(source: string): Map<string, Position> {
+export function locateKeys(source: string, onSyntaxError?: (e: { line: number; col: number; message: string }) => void): Map<string, Position> {
   const found = new Map<string, Position>();
   const record = (segs: readonly (string | number)[], pos: Position): void => {
     const key = joinPath(segs);
@@ -41,7 +41,13 @@ export function locateKeys(source: string): Map<string, Position> {
     }
   };
   let program: AST.TOMLProgram;
-  try { program = parseTOML(source); } catch { return found; } // smol-toml reports the syntax error
+  try { program = parseTOML(source); } catch (e) {
+    // smol-toml reports the syntax errors both see; this one is stricter on dates (2026-02-30, which smol-toml
+    // would roll over to 2026-03-02), so what only it refuses is reported from here.
+    const err = e as { lineNumber?: number; column?: number; message?: string };
+    onSyntaxError?.({ line: err.lineNumber ?? 0, col: err.column ?? 0, message: String(err.message ?? e) });
+    return found;
+  }
   for (const item of program.body[0].body) {
     if (item.type === 'TOMLKeyValue') { keyValue([], item); continue; }
     const table = item.resolvedKey;

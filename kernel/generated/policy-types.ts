@@ -150,7 +150,7 @@ export interface RoleSection {
   readonly "allow": Array<string>;
   /** Routes denied even if allowed (checked first). */
   readonly "deny": Array<string>;
-  /** Globs matched against the request body's "model"; a body without a model passes. */
+  /** Globs matched against the request body's "model" (and "model_name"). Unless the list holds "*", an OpenAI, Anthropic or Ollama generation request that names no model is refused (the server would pick its default); native LoLLMS generation, which names none, passes. */
   readonly "models": Array<string>;
   /** Cap on max_tokens / max_completion_tokens / n_predict: above it 403; absent or -1 gets the cap written into the forwarded body. */
   readonly "max_tokens"?: number;

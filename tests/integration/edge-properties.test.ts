@@ -88,7 +88,9 @@ const badUtf8 = fc.tuple(jsonArb, fc.constantFrom('c0af', 'eda080', 'f4908080', 
   const at = Math.max(1, t.indexOf('"', 1));
   return Buffer.concat([b.subarray(0, at + 1), Buffer.from(hex, 'hex'), b.subarray(at + 1)]);
 });
-const bodyArb = fc.oneof(jsonArb, jsonArb, badUtf8, fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u)));
+// Half the JSON bodies start with a listed model, so enough of them pass to check what is forwarded.
+const namedArb = jsonArb.map((b) => Buffer.concat([Buffer.from('{"model":"llama3-8b"' + (b.length > 2 ? ',' : '')), b.subarray(1)]));
+const bodyArb = fc.oneof(jsonArb, namedArb, badUtf8, fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u)));
 
 test('JSON intake through the proxy: any body → no 5xx; what is forwarded has an allowed model and a capped token limit, as Python reads it too', async () => {
   const forwarded: string[] = [];
@@ -102,7 +104,8 @@ test('JSON intake through the proxy: any body → no 5xx; what is forwarded has 
         const text = h.double.requests[h.double.requests.length - 1]!.body;
         if (text === '') return; // an empty body carries nothing to act on
         const js = JSON.parse(text) as Record<string, unknown>;
-        // No model at all is the upstream's default (the policy does not refuse it); any model given is listed.
+        // The role lists its models: a forwarded chat request names one (none at all is refused), and every model given is listed.
+        assert.ok(['model', 'model_name'].some((f) => typeof js[f] === 'string'), `forwarded without a model: ${body.toString('latin1')}`);
         for (const f of ['model', 'model_name']) if (js[f] !== undefined && js[f] !== null) assert.match(String(js[f]), /^(llama3-|mistral-)/, `forwarded ${f} of ${body.toString('latin1')}`);
         assert.ok(typeof js.max_tokens === 'number' && js.max_tokens <= 512, `forwarded max_tokens of ${body.toString('latin1')}`);
         forwarded.push(text);

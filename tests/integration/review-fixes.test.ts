@@ -127,3 +127,18 @@ test('logprobs, unknown stream shapes and upstream-pointing headers do not leak'
     await up.close();
   }
 });
+
+test('a role limited to some models must name one: model absent or null on a chat request is refused (black-box round 11)', async () => {
+  for (const body of [{ messages: [{ role: 'user', content: 'hi' }] }, { model: null, messages: [{ role: 'user', content: 'hi' }] }]) {
+    const r = await postJson(`${h.url}/v1/chat/completions`, body, auth(USER_KEY));
+    assert.equal(r.status, 403);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'model_not_allowed');
+  }
+  // A listed model still passes; native LoLLMS generation names no model by design and still passes.
+  const ok = await postJson(`${h.url}/v1/chat/completions`, { model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] }, auth(USER_KEY));
+  assert.equal(ok.status, 200);
+  await ok.text();
+  const native = await postJson(`${h.url}/lollms_generate`, { prompt: 'hi' }, auth(USER_KEY));
+  assert.equal(native.status, 200);
+  await native.text();
+});

@@ -291,3 +291,18 @@ test('every config/*.toml validates alone and overlaid on default.toml', () => {
   assert.equal(def.security.authentication.require_api_key, true);
   assert.deepEqual(def.security.authentication.keys, []);
 });
+
+test('a TOML date that is no calendar day is refused at its line, not rolled over to the next month (black-box round 11)', () => {
+  for (const [value, col] of [['2026-02-30', 11], ['2025-02-29', 11], ['2026-04-31T00:00:00Z', 11]] as const) {
+    const f = toml(`[[security.authentication.keys]]\nid = "a"\nsha256 = "${'ab'.repeat(32)}"\nexpires = ${value}\n`);
+    const ps = problemsOf([f]);
+    const p = ps.find((x) => x.message.startsWith('invalid date'));
+    assert.ok(p, lines(ps).join('\n'));
+    assert.equal(p.file, f);
+    assert.equal(p.line, 4);
+    assert.ok(p.col >= col, String(p.col));
+  }
+  // A real leap day still loads.
+  const ok = toml(`[[security.authentication.keys]]\nid = "a"\nsha256 = "${'ab'.repeat(32)}"\nexpires = 2028-02-29\n`);
+  assert.equal(loadPolicy([REFERENCE, ok], {}).raw.security.authentication.keys.at(-1)?.expires, '2028-02-29');
+});
