@@ -1,6 +1,6 @@
 // Compiles config/policy.schema.json into dist/policies/policy-validator.cjs with ajv's standalone code (run by
 // `npm run build`, after tsc). At start the loader requires that file instead of loading ajv and compiling the
-// schema: ~100 ms and ~20 MB of resident memory less (docs/performance.md "Memory"). The file carries the schema's
+// schema: ~100 ms and ~20 MB of resident memory less (docs/performance.md "Fourth round"). The file carries the schema's
 // digest (schema, ajv options, formats); the loader compiles at run time when they are not the ones built (policies/load.ts).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -138,7 +138,7 @@ export class RedisStore implements RateStore {
   /**
    * Settles are queued and sent together once per turn of the event loop (up to SETTLE_BATCH in one script): a
    * settle is bookkeeping after the answer, and one round trip per request fewer is ~30 µs of CPU each
-   * (docs/performance.md "Redis store"). Each caller's promise still says how its own settle went.
+   * (docs/performance.md "Fourth round"). Each caller's promise still says how its own settle went.
    */
   settle(key: string, id: string, amount: number, windowMs: number): Promise<void> {
     // A script stops at its first error and takes the rest of the batch with it: an amount Redis would refuse

@@ -18,7 +18,7 @@ import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 
 // undici's Pool and its request(), each from its own file: the package's index also loads fetch, WebSocket, the
-// caches and the mock agents (~8 MB of resident memory the guard never uses: docs/performance.md "Memory"), and
+// caches and the mock agents (~8 MB of resident memory the guard never uses: docs/performance.md "Fourth round"), and
 // the index is what copies request() onto every dispatcher's prototype, so it is called here as the index's
 // copy would be, with the pool as `this`. undici has no "exports" map: these paths are the package's; an upgrade
 // that moved them fails every forwarding test at once.
