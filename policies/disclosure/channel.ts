@@ -158,10 +158,12 @@ export class TextChannel {
       if (live < cut) cut = Math.max(from, live);
       const united = uniteSpans(pairs);
       for (let j = 0; j < united.length; j += 2) {
-        const s = Math.max(united[j] - base, from), e = united[j + 1] - base;
+        const s0 = united[j] - base;
+        const s = Math.max(s0, from), e = united[j + 1] - base;
         // A later match that touches this span would join it (and could make it a placeholder).
         if (e >= live) { if (s < cut) cut = s; continue; }
-        if (e > s && !isPlaceholder(text.slice(s, e))) customs.push({ start: s, end: e, kind: c.kind, priority: c.priority });
+        // The placeholder test reads the whole match, as the buffered redaction does, not just its part after `from`.
+        if (e > s && !isPlaceholder(text.slice(Math.max(s0, 0), e))) customs.push({ start: s, end: e, kind: c.kind, priority: c.priority });
       }
     });
     const all = this.found.map((f) => ({ ...f, start: f.start - base, end: f.end - base }));
