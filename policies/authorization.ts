@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import type { RequestHandler } from 'express';
 import type { AuthorizationSection, PolicyKey } from '../kernel/policy.js';
 import { deny } from '../kernel/deny.js';
-import { TOKEN_FIELDS, capRule, endpointOf, generates, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
+import { TOKEN_FIELDS, capRule, endpointOf, generates, type Endpoint, type TokenField, type UpstreamKind } from '../kernel/endpoints.js';
 import { catalogue, type CompiledEntry } from './lollms/compile.js';
 
 interface RouteRule {
@@ -150,7 +150,7 @@ export function createAuthorization(section: AuthorizationSection, kind: Upstrea
         if (deny(req, res, 'model_not_allowed', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.models`, reason: `${field} not listed` })) return;
       }
     }
-    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, kind, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.max_tokens` }))) return;
+    if (role.maxTokens !== undefined && capTokens(req.ctx, role.maxTokens, role.name, kind, endpoint, () => deny(req, res, 'max_tokens_exceeded', { stage: 'authorization', rule: `security.authorization.roles.${role.name}.max_tokens` }))) return;
     next();
   };
 
@@ -190,7 +190,7 @@ export function choiceCount(body: Record<string, unknown>): number {
  * carry the cap (proxy/endpoints.ts): nothing is added that the server would refuse, and a client's field
  * the server ignores cannot leave it unlimited. Non-generating endpoints (embeddings, lists) get nothing.
  */
-function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, denyIt: () => boolean): boolean {
+function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: number, role: string, kind: UpstreamKind, endpoint: Endpoint, denyIt: () => boolean): boolean {
   const body = ctx.json!;
   const choices = choiceCount(body);
   if (choices > cap) return denyIt();
@@ -221,7 +221,7 @@ function capTokens(ctx: import('../kernel/context.js').RequestContext, cap: numb
     present.add(f);
     smallest = smallest === undefined ? value : Math.min(smallest, value);
   }
-  const rule = capRule(kind, endpointOf(ctx.path));
+  const rule = capRule(kind, endpoint);
   if (!rule.enough.some((f) => present.has(f))) {
     for (const f of rule.write) {
       if (present.has(f)) continue;

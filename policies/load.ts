@@ -46,13 +46,8 @@ export class PolicyError extends Error {
 export const SCHEMA_URL = new URL('../../config/policy.schema.json', import.meta.url);
 const requireHere = createRequire(import.meta.url);
 
-/** The first of these files that exists, loaded (dist/policies/ after a full build, else the source tree). */
-function requireFirst<T>(names: readonly string[]): T | undefined {
-  for (const n of names) {
-    if (existsSync(fileURLToPath(new URL(n, import.meta.url)))) return requireHere(n) as T;
-  }
-  return undefined;
-}
+/** The first of these paths (relative to this file) that exists. */
+const firstFile = (names: readonly string[]): string | undefined => names.find((n) => existsSync(fileURLToPath(new URL(n, import.meta.url))));
 
 type Formats = Record<string, { type: 'string'; validate: (s: string) => boolean }>;
 /** ajv's options for the policy schema, at run time and in scripts/schema-validator.mjs (which imports them). */
@@ -68,17 +63,18 @@ export function validatorDigest(schemaText: string, formatsSource: string): stri
 }
 
 /**
- * The schema's validator: the one `npm run build` generated (scripts/schema-validator.mjs) when it was built from this
- * very schema text, else ajv compiling it now (loaded only then: ~20 MB resident and ~100 ms that a built install
+ * The schema's validator: the one `npm run build` generated (scripts/schema-validator.mjs) when its digest says it was
+ * built from this schema text, these options and these formats, else ajv compiling it now (loaded only then: ~20 MB resident and ~100 ms that a built install
  * does not spend). `runtime` forces the second, for the test that holds both equal.
  */
 export function compileSchemaValidator(text: string, runtime = false): ValidateFunction {
   // The source tree's formats when there is one (a developer's edit counts), else the build's copy.
-  const formatsFile = FORMATS_FILES.find((n) => existsSync(fileURLToPath(new URL(n, import.meta.url))));
+  const formatsFile = firstFile(FORMATS_FILES);
   if (!formatsFile) throw new Error('policies/schema-formats.cjs is missing');
-  const sha = validatorDigest(text, readFileSync(new URL(formatsFile, import.meta.url), 'utf8'));
-  const built = runtime ? undefined : requireFirst<ValidateFunction & { schemaSha256?: string }>(['./policy-validator.cjs']);
-  if (built && built.schemaSha256 === sha) return built;
+  const digest = validatorDigest(text, readFileSync(new URL(formatsFile, import.meta.url), 'utf8'));
+  const builtFile = runtime ? undefined : firstFile(['./policy-validator.cjs']);
+  const built = builtFile ? requireHere(builtFile) as ValidateFunction & { buildDigest?: string } : undefined;
+  if (built && built.buildDigest === digest) return built;
   const formats = requireHere(formatsFile) as Formats;
   const { Ajv } = requireHere('ajv') as { Ajv: typeof AjvClass };
   const ajv = new Ajv({ ...AJV_OPTIONS });

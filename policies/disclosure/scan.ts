@@ -139,6 +139,7 @@ export class DetectorSet {
       return;
     }
     for (const d of this.builtins) {
+      if (text.length - from < d.minLen) continue;
       matches.length = 0;
       scanBuiltin(d, text, from, cache, matches);
       for (const m of matches) if (m.valid) out.push({ start: m.start, end: m.fend, kind: d.kind, priority: d.priority });

@@ -41,6 +41,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   const expiryMs = up.keepalive_expiry_seconds * 1000;
   // One pool per policy load. An idle connection lives keepalive_expiry_seconds (a shorter Keep-Alive hint
   // from the upstream wins); the timeouts are idle ones, as a socket timeout: before the head, between pieces.
+  const request = undiciRequest();
   const pool: UndiciPool = new (Pool())(target.origin, {
     connections: up.max_connections,
     keepAliveTimeout: expiryMs,
@@ -243,7 +244,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       st.abandoned = true;
       abort.abort();
     });
-    undiciRequest().call(pool, {
+    request.call(pool, {
       path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
       method: req.method ?? 'GET',
       headers: req.headers as Record<string, string | string[]>,

@@ -45,8 +45,8 @@ function damaged(path: Array<string | number>, how: 'set' | 'delete' | 'extra', 
 }
 
 test('the build made the validator from this schema, and the loader uses it', () => {
-  assert.equal(typeof (built as { schemaSha256?: unknown }).schemaSha256, 'string', 'dist/policies/policy-validator.cjs is missing or stale: run npm run build');
-  assert.equal((runtime as { schemaSha256?: unknown }).schemaSha256, undefined);
+  assert.equal(typeof (built as { buildDigest?: unknown }).buildDigest, 'string', 'dist/policies/policy-validator.cjs is missing or stale: run npm run build');
+  assert.equal((runtime as { buildDigest?: unknown }).buildDigest, undefined);
 });
 
 test('the example policy and an empty one: same verdict and the same defaults either way', () => {
@@ -76,12 +76,12 @@ test('the verdicts differ where they should: a damaged policy fails both ways', 
 test('a schema edited since the build is compiled at run time, not judged by the stale validator', () => {
   const edited = text.replace('"description": "Listener of the proxy."', '"description": "Listener of the proxy (edited)."');
   assert.notEqual(edited, text);
-  assert.equal((compileSchemaValidator(edited) as { schemaSha256?: unknown }).schemaSha256, undefined);
+  assert.equal((compileSchemaValidator(edited) as { buildDigest?: unknown }).buildDigest, undefined);
 });
 
 test('the digest covers the formats and the options too: an edited format is not judged by the stale validator', () => {
   const formats = readFileSync(join(REPO_ROOT, 'policies/schema-formats.cjs'), 'utf8');
-  const digest = (built as { schemaSha256?: string }).schemaSha256;
+  const digest = (built as { buildDigest?: string }).buildDigest;
   assert.equal(validatorDigest(text, formats), digest);
   assert.notEqual(validatorDigest(text, formats + '\n// edited'), digest);
 });
