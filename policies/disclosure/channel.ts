@@ -4,7 +4,10 @@ import { isPlaceholder } from './validators.js';
 import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding } from './scan.js';
 import { lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Match } from './builtin-scan.js';
 import type { TriggerCache } from './prefilter.js';
+import { INVISIBLE, splitInvisible } from './invisible.js';
 
+/** Invisible characters a channel holds at most (see sendHidden). */
+const HIDDEN_LIMIT = 65536;
 /** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
 const CONTEXT = 256;
 const TOKEN_CHAR = /[A-Za-z0-9_\-+/=.~%]/;
@@ -51,6 +54,18 @@ export class TextChannel {
    * another detector that keeps it back cannot let the tail out unredacted.
    */
   private growing: { f: Finding; k: number } | null = null;
+  /**
+   * Invisible characters taken out of the text the detectors read (invisible.ts), not sent yet: each run with
+   * the absolute position in that text it stands before. A run goes out with the text around it, is dropped
+   * when inside a finding, and goes out before the marker when just before one: as redactText maps a finding.
+   */
+  private hidden: Array<[number, string]> = [];
+  /** Invisible characters sent or dropped so far (input offsets count them; the channel's do not). */
+  private hiddenOut = 0;
+  /** Invisible characters in `hidden`. */
+  private hiddenHeld = 0;
+  /** A high surrogate that ended the last push: with its low half it may be an invisible tag character. */
+  private highTail = '';
   /** Redacted spans sent so far, in input offsets, as [start, end, marker] (for token logprobs); the owner trims it. */
   readonly redacted: Array<[number, number, string]> = [];
 
@@ -64,29 +79,58 @@ export class TextChannel {
   }
 
   /** Characters currently held back. */
-  get held(): number { return this.bufStart + this.buf.length - this.sent; }
+  get held(): number { return this.bufStart + this.buf.length - this.sent + this.highTail.length + this.hiddenHeld; }
 
   /** How many input characters are decided (sent or swallowed). */
-  get decided(): number { return this.sent + this.swallowed; }
+  get decided(): number { return this.sent + this.swallowed + this.hiddenOut; }
 
   /** Adds text; returns the redacted text that is safe to send now. */
   push(text: string): string {
+    if (this.highTail !== '') { text = this.highTail + text; this.highTail = ''; }
     if (text.length === 0) return '';
+    const last = text.charCodeAt(text.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.highTail = text.slice(-1);
+      text = text.slice(0, -1);
+      if (text.length === 0) return '';
+    }
+    let runs: Array<[number, string]> | null = null;
+    if (INVISIBLE.test(text)) ({ visible: text, runs } = splitInvisible(text));
+    let k = 0;
     if (this.swallowing) {
       TOKEN_CONTINUATION.lastIndex = 0;
-      const k = TOKEN_CONTINUATION.exec(text)![0].length;
+      k = TOKEN_CONTINUATION.exec(text)![0].length;
       this.swallowed += k;
       text = text.slice(k);
-      if (text.length === 0) return '';
-      this.swallowing = false;
+      if (text.length > 0) this.swallowing = false;
     }
+    if (runs !== null) this.hide(runs, k);
+    if (text.length === 0) return this.hiddenHeld > HIDDEN_LIMIT ? this.decide(false) : '';
     this.buf += text;
     for (const n of this.nfas) n.feed(text);
     return this.decide(false);
   }
 
+  /** Keeps the invisible runs of pushed text by their place in the visible text; those inside swallowed text go. */
+  private hide(runs: Array<[number, string]>, swallowed: number): void {
+    const end = this.bufStart + this.buf.length;
+    for (const [at, run] of runs) {
+      if (at < swallowed) { this.swallowed += run.length; continue; }
+      this.hiddenHeld += run.length;
+      const pos = end + at - swallowed, last = this.hidden[this.hidden.length - 1];
+      if (last !== undefined && last[0] === pos) last[1] += run;
+      else this.hidden.push([pos, run]);
+    }
+  }
+
   /** Ends the channel: everything held is redacted and returned. */
   flush(): string {
+    if (this.highTail !== '') {
+      // A lone high surrogate at the very end: plain text, as redactText sees it.
+      this.buf += this.highTail;
+      for (const n of this.nfas) n.feed(this.highTail);
+      this.highTail = '';
+    }
     for (const n of this.nfas) n.finish(-1);
     const out = this.held > 0 || this.spans.some((s) => s.length) ? this.decide(true) : '';
     this.swallowing = false;
@@ -174,9 +218,9 @@ export class TextChannel {
       if (f.end <= cut) break;
     }
     // Bounded memory: past the bound, everything held goes out redacted as far as it is known.
-    if (!final && len - cut > set.holdMax + 1024) return this.force(text, base, from, len, merged);
+    if (!final && (len - cut > set.holdMax + 1024 || this.hiddenHeld > HIDDEN_LIMIT)) return this.force(text, base, from, len, merged);
     const sendable = merged.filter((f) => f.end <= cut);
-    const out = this.emit(text, from, cut, sendable);
+    const out = this.emit(text, from, cut, sendable, final);
     const last = sendable[sendable.length - 1];
     if ((overflow || grows) && cut === len && last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
     this.advance(cut);
@@ -194,7 +238,7 @@ export class TextChannel {
       }
     });
     const all = extra.length ? mergeFindings(merged.concat(extra)) : merged;
-    const out = this.emit(text, from, len, all);
+    const out = this.emit(text, from, len, all, false) + (this.hiddenHeld > HIDDEN_LIMIT ? this.sendHidden() : '');
     const last = all[all.length - 1];
     if (last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
     this.advance(len);
@@ -215,14 +259,64 @@ export class TextChannel {
     return this.growing !== null;
   }
 
-  private emit(text: string, from: number, cut: number, findings: Finding[]): string {
+  /** text[from, cut) with `findings` replaced; at the end of the stream (`final`), the invisible runs after the last character too. */
+  private emit(text: string, from: number, cut: number, findings: Finding[], final: boolean): string {
     const kinds = new Map<string, number>();
+    if (this.hidden.length > 0) return this.emitHidden(text, from, cut, findings, final, kinds);
     const out = this.set.apply(text, from, cut, findings, kinds);
     if (kinds.size) {
       this.sink(kinds);
-      const shift = this.bufStart + this.swallowed;
+      const shift = this.bufStart + this.swallowed + this.hiddenOut;
       for (const f of findings) this.redacted.push([f.start + shift, f.end + shift, this.set.marker(f.kind)]);
     }
+    return out;
+  }
+
+  /** emit() with invisible runs held: each is put back where it was, or dropped inside a finding. */
+  private emitHidden(text: string, from: number, cut: number, findings: Finding[], final: boolean, kinds: Map<string, number>): string {
+    const base = this.bufStart, hidden = this.hidden;
+    let h = 0;
+    // text[a, b) with the runs that stand before its characters (and before b too, when `through`).
+    const plain = (a: number, b: number, through: boolean): string => {
+      let out = '';
+      for (; h < hidden.length && (hidden[h][0] - base < b || (through && hidden[h][0] - base === b)); h++) {
+        const at = hidden[h][0] - base;
+        out += text.slice(a, at) + hidden[h][1];
+        this.hiddenOut += hidden[h][1].length;
+        a = at;
+      }
+      return out + text.slice(a, b);
+    };
+    let out = '';
+    let at = from;
+    for (const f of findings) {
+      out += plain(at, f.start, true);
+      const start = base + f.start + this.swallowed + this.hiddenOut;
+      for (; h < hidden.length && hidden[h][0] - base < f.end; h++) this.hiddenOut += hidden[h][1].length;
+      const marker = this.set.marker(f.kind);
+      out += marker;
+      kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+      this.redacted.push([start, base + f.end + this.swallowed + this.hiddenOut, marker]);
+      at = f.end;
+    }
+    out += plain(at, cut, final);
+    for (let i = 0; i < h; i++) this.hiddenHeld -= hidden[i][1].length;
+    hidden.splice(0, h);
+    if (kinds.size) this.sink(kinds);
+    return out;
+  }
+
+  /**
+   * Bounded memory: the invisible runs still held, all at the end of the text once force() has sent the rest, go
+   * out as they are. Only a stream of more than HIDDEN_LIMIT invisible characters in a row gets here; what
+   * this can differ in from redactText is invisible characters kept that it would have dropped inside a finding.
+   */
+  private sendHidden(): string {
+    let out = '';
+    for (const [, run] of this.hidden) out += run;
+    this.hiddenOut += this.hiddenHeld;
+    this.hiddenHeld = 0;
+    this.hidden = [];
     return out;
   }
 

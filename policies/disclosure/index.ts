@@ -2,6 +2,7 @@
 import { DETECTORS, ERROR_FILTERS, FILTER_DEFAULTS } from './detectors.js';
 import { redactRequestJson, redactResponseJson, type RedactionRecord } from './json-fields.js';
 import { checkPatternSafety } from './safety.js';
+import { visibleText } from './invisible.js';
 import { editDistance } from '../edit-distance.js';
 import { compileBuiltin, compileCustom, DetectorSet, type Finding } from './scan.js';
 import { NdjsonStreamRedactor, SseStreamRedactor, TextStreamRedactor, type StreamFormat, type StreamRedactor } from './stream.js';
@@ -97,7 +98,8 @@ export function compileDisclosure(opts: DisclosureOptions): Redactor {
       if (format === 'ndjson') return new NdjsonStreamRedactor(set, sink, atomic);
       return new TextStreamRedactor(set, sink);
     },
-    looksSensitiveError(text) {
+    looksSensitiveError(raw) {
+      const text = visibleText(raw)?.text ?? raw;
       const found: Finding[] = [];
       errorSet.findBuiltins(text, 0, found);
       if (found.length) return true;

@@ -5,6 +5,7 @@ import { parseRegex } from './regex/parse.js';
 import { MAX_PATTERN_STATES, splitFlags } from './safety.js';
 import type { DetectorSpec } from './detectors.js';
 import { isPlaceholder } from './validators.js';
+import { visibleText } from './invisible.js';
 import { asciiTable, LiteralFinder, compileTrigger, type TriggerCache } from './prefilter.js';
 import { holdShort, lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Builtin, type Match } from './builtin-scan.js';
 
@@ -186,12 +187,16 @@ export class DetectorSet {
   }
 
   redactText(text: string): { text: string; kinds: Map<string, number> } {
+    // The detectors read the visible text (invisible.ts); findings are mapped back onto the original.
+    const v = visibleText(text);
+    const seen = v === null ? text : v.text;
     const found: Finding[] = [];
-    this.findBuiltins(text, 0, found);
-    this.findCustoms(text, 0, text.length, found);
+    this.findBuiltins(seen, 0, found);
+    this.findCustoms(seen, 0, seen.length, found);
     const kinds = new Map<string, number>();
     if (found.length === 0) return { text, kinds };
     const merged = mergeFindings(found);
+    if (v !== null) for (const f of merged) { f.start = v.at[f.start]; f.end = v.at[f.end - 1] + 1; }
     return { text: this.apply(text, 0, text.length, merged, kinds), kinds };
   }
 

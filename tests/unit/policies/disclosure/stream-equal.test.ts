@@ -15,6 +15,8 @@ const operator = compileDisclosure({
 });
 const lines = corpus.items.map((i) => i.text);
 const TOKEN = 'abcdefXYZ0123456789_-+/=.';
+/** Zero-width space, word joiner, BOM, soft hyphen, joiner, a bidi control, a variation selector, a tag character (two code units). */
+const INVISIBLES = ['\u200B', '\u2060', '\uFEFF', '\u00AD', '\u200D', '\u202E', '\uFE0F', '\u{E0041}'];
 
 /** Text that keeps landing near detectors: corpus slices, assignments with long values, separators, any Unicode. */
 const fragment = fc.oneof(
@@ -24,6 +26,14 @@ const fragment = fc.oneof(
     fc.array(fc.constantFrom(...TOKEN), { maxLength: 700 }).map((a) => a.join(''))).map(([k, s, v]) => k + s + v),
   fc.constantFrom('\n', '\r\n', ' ', '@', ':', '/', '.', '-', '=', '"', '\t', 'É', 'é', 'ß', '\u2028', 'ZZ12', 'mail@acme-corp.com'),
   fc.string({ unit: 'grapheme', maxLength: 12 }),
+  fc.constantFrom(...INVISIBLES),
+  // A corpus line with invisible characters put inside it: the detectors read it without them (invisible.ts).
+  fc.tuple(fc.constantFrom(...lines), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...INVISIBLES)), { minLength: 1, maxLength: 4 }))
+    .map(([s, ins]) => ins.reduce((t, [at, c]) => {
+      let x = at % (t.length + 1);
+      if (/[\uDC00-\uDFFF]/.test(t[x] ?? '')) x++; // not between the halves of a pair: the raw-text format could not carry it
+      return t.slice(0, x) + c + t.slice(x);
+    }, s)),
 );
 const text = fc.array(fragment, { minLength: 1, maxLength: 8 }).map((a) => a.join(''));
 
