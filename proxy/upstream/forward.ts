@@ -1,5 +1,4 @@
 // Forward stage: the only place that knows the HTTP client (undici). Sends the checked body, relays the answer through the response filters.
-import type { Readable } from 'node:stream';
 import type { Pool as UndiciPool } from 'undici';
 import { lazyRequire } from '../../kernel/lazy.js';
 import type { RequestHandler } from 'express';
@@ -16,14 +15,13 @@ import { CircuitBreaker } from './circuit.js';
 import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
+import { Leg, type AnswerSource } from './leg.js';
 
-// undici's Pool and its request(), each from its own file: the package's index also loads fetch, WebSocket, the
-// caches and the mock agents (~8 MB of resident memory the guard never uses: docs/performance.md "Fourth round"), and
-// the index is what copies request() onto every dispatcher's prototype, so it is called here as the index's
-// copy would be, with the pool as `this`. undici has no "exports" map: these paths are the package's; an upgrade
-// that moved them fails every forwarding test at once.
+// undici's Pool from its own file: the package's index also loads fetch, WebSocket, the caches and the mock
+// agents (~8 MB of resident memory the guard never uses: docs/performance.md "Fourth round"). undici has no
+// "exports" map: the path is the package's; an upgrade that moved it fails every forwarding test at once.
+// Requests go through the pool's dispatch() with our own handler (./leg.ts says why).
 const Pool = lazyRequire<typeof UndiciPool>('undici/lib/dispatcher/pool.js');
-const undiciRequest = lazyRequire<UndiciPool['request']>('undici/lib/api/api-request.js');
 
 export interface UpstreamDeps {
   readonly breaker: CircuitBreaker;
@@ -41,7 +39,6 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   const expiryMs = up.keepalive_expiry_seconds * 1000;
   // One pool per policy load. An idle connection lives keepalive_expiry_seconds (a shorter Keep-Alive hint
   // from the upstream wins); the timeouts are idle ones, as a socket timeout: before the head, between pieces.
-  const request = undiciRequest();
   const pool: UndiciPool = new (Pool())(target.origin, {
     connections: up.max_connections,
     keepAliveTimeout: expiryMs,
@@ -54,7 +51,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   const breaker = deps.breaker;
   const maxBuffered = up.max_buffered_response_bytes;
 
-  function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, fromUpstream: Readable, res: ServerResponse): void {
+  function answer(ctx: RequestContext, status: number, headers: IncomingHttpHeaders, fromUpstream: Leg, res: ServerResponse): void {
     ctx.upstreamStatus = status;
     const decoding = decodingFor(headers['content-encoding']);
     if (decoding.kind !== 'identity') {
@@ -74,7 +71,8 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
   }
 
-  function start(x: Exchange, decoding: Decoding, fromUpstream: Readable): void {
+  function start(x: Exchange, decoding: Decoding, leg: Leg): void {
+    let fromUpstream: AnswerSource = leg;
     const { ctx, res, status } = x;
     const head = filters.head(x);
     if (head === 'gone') {
@@ -90,7 +88,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       fromUpstream.destroy();
       return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
     }
-    if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(fromUpstream, decoding.steps);
+    if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(leg.toReadable(), decoding.steps);
     res.once('close', () => {
       if (!res.writableFinished) fromUpstream.destroy();
     });
@@ -114,7 +112,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Some filter needs the whole answer: held up to upstream.max_buffered_response_bytes. */
-  function buffered(x: Exchange, fromUpstream: Readable): void {
+  function buffered(x: Exchange, fromUpstream: AnswerSource): void {
     const { ctx, res } = x;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -157,7 +155,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** Relayed as it arrives, each piece through the filters; a stream's head goes out at once. */
-  function relay(x: Exchange, fromUpstream: Readable): void {
+  function relay(x: Exchange, fromUpstream: AnswerSource): void {
     const { ctx, res } = x;
     if (x.streamed) {
       res.setHeader('Cache-Control', res.getHeader('cache-control') ?? 'no-cache');
@@ -203,7 +201,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
   }
 
   /** A filter failed: nothing more of the upstream's bytes goes out; the stream ends with an error event. */
-  function failClosed(ctx: RequestContext, fromUpstream: Readable, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
+  function failClosed(ctx: RequestContext, fromUpstream: AnswerSource, res: ServerResponse, pieces: PieceFilter | null | undefined): void {
     recordOutcome(ctx, 'redaction_failed', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
     fromUpstream.removeAllListeners('data');
     fromUpstream.destroy();
@@ -232,31 +230,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     rewriteHeaders(req.headers, ctx, body.length, req.method);
     delete req.headers.host; // the pool names the upstream's own host
     ctx.requestBytes = body.length;
-    const st: Leg = { verdict: false, upstreamDone: false, abandoned: false };
-    const abort = new AbortController();
+    const st: LegState = { verdict: false, abandoned: false };
     const start = process.hrtime.bigint();
-    // The answer is over on our side (client gone, or the proxy answered already, e.g. request_timeout) before
-    // the upstream's answer was fully relayed: stop the upstream work at once. Without the upstream's verdict
-    // the request frees a half-open probe.
-    res.once('close', () => {
-      if (!st.verdict) breaker.release();
-      if (st.upstreamDone) return;
-      st.abandoned = true;
-      abort.abort();
-    });
-    request.call(pool, {
-      path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
-      method: req.method ?? 'GET',
-      headers: req.headers as Record<string, string | string[]>,
-      body: body.length > 0 ? body : undefined,
-      signal: abort.signal,
-    }).then(({ statusCode, headers, body: answerBody }) => {
-      ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
-      st.verdict = true;
-      answerBody.once('end', () => (st.upstreamDone = true));
-      answerBody.on('error', () => {}); // a cut answer is handled by its reader; never an uncaught error
-      answer(ctx, statusCode, joined(headers), answerBody, res);
-    }, (err: Error & { code?: string }) => {
+    const failed = (err: Error & { code?: string }): void => {
       if (st.abandoned) return; // we cut it ourselves: no verdict on the upstream
       st.verdict = true;
       // undici refusing the request itself (arguments, a closed pool) says nothing about the upstream.
@@ -269,7 +245,35 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       const timedOut = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       answerError(ctx, res, code, { stage: 'upstream', outcome: 'deny', rule: timedOut ? 'upstream.timeout_seconds' : 'upstream.url', reason: err.code });
+    };
+    const leg = new Leg({
+      head(status, headers) {
+        ctx.upstreamTtfbMs = Number(process.hrtime.bigint() - start) / 1e6;
+        st.verdict = true;
+        answer(ctx, status, headers, leg, res);
+      },
+      failed,
     });
+    // The answer is over on our side (client gone, or the proxy answered already, e.g. request_timeout) before
+    // the upstream's answer was fully relayed: stop the upstream work at once. Without the upstream's verdict
+    // the request frees a half-open probe.
+    res.once('close', () => {
+      if (!st.verdict) breaker.release();
+      if (leg.done) return;
+      st.abandoned = true;
+      leg.destroy();
+    });
+    try {
+      pool.dispatch({
+        path: base + encodePath(ctx.path) + stripMethodParam(ctx.query),
+        method: req.method ?? 'GET',
+        headers: req.headers as Record<string, string | string[]>,
+        body: body.length > 0 ? body : undefined,
+      }, leg);
+    } catch (e) {
+      // undici refusing the arguments (a header value it will not send): our side's error, as request() reported it.
+      failed(e as Error & { code?: string });
+    }
   };
 
   return {
@@ -283,17 +287,9 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
 /** undici error codes raised on our side of the connection, before the upstream could judge anything. */
 const LOCAL_ERROR = /^UND_ERR_(?:INVALID_ARG|NOT_SUPPORTED|DESTROYED|CLOSED|REQ_CONTENT_LENGTH_MISMATCH)$/;
 
-interface Leg {
+interface LegState {
   verdict: boolean;
-  upstreamDone: boolean;
   abandoned: boolean;
-}
-
-/** Repeated answer headers as one value, as node's own parser gives them (cookies stay a list; they are dropped). */
-function joined(h: Record<string, string | string[] | undefined>): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) && k !== 'set-cookie' ? v.join(', ') : v;
-  return out;
 }
 
 /** HEAD, 1xx, 204 and 304 answers have no body to decode, whatever their headers say. */
