@@ -1,6 +1,7 @@
 // The typed per-request context every stage reads and writes (request id, principal, decisions, timings).
 import type { ErrorCode } from './errors.js';
 import type { CompiledPolicy, PolicyKey } from './policy.js';
+import type { ExactNumbers } from './json-exact.js';
 
 export type Outcome = 'allow' | 'deny' | 'modify' | 'would_deny' | 'skip';
 
@@ -56,6 +57,8 @@ export interface RequestContext {
   /** The body as read (raw) and, for JSON, parsed; what is forwarded is `forwardBody`. */
   rawBody?: Buffer;
   json?: Record<string, unknown>;
+  /** Numbers of `json` a double does not hold, as written (kernel/json-exact.ts); undefined when none. */
+  jsonNumbers?: ExactNumbers;
   forwardBody?: Buffer;
   model?: string;
   usage: Usage;

@@ -6,6 +6,7 @@ import { collectUrls, createUrlGuard } from './url-guard.js';
 import { checkJsonText, decodeUtf8, pythonOnlyJson } from '../kernel/json-canonical.js';
 import { promptLength } from './prompt-length.js';
 import { isJsonType } from '../kernel/media-type.js';
+import { exactNumbers } from '../kernel/json-exact.js';
 
 /**
  * Nesting depth of a JSON text, without parsing it (so a hostile body cannot exhaust the stack). Strings are
@@ -85,8 +86,9 @@ export function createValidation(section: ValidationSection): RequestHandler {
     // What the proxy checks must be what the upstream parses (proxy/json-canonical.ts): strict UTF-8 first.
     const text = decodeUtf8(raw);
     let parsed: unknown;
+    let source = '';
     try {
-      parsed = JSON.parse(text ?? raw.toString('utf8'));
+      parsed = JSON.parse(source = text ?? raw.toString('utf8'));
     } catch {
       if (looksJson && on && section.json_only && deny(req, res, 'invalid_json', { stage: 'validation', rule: 'security.validation.json_only' })) return;
       // JSON only Python reads (BOM, UTF-16/32, NaN): refused in every mode, whatever the label; checking it
@@ -109,6 +111,7 @@ export function createValidation(section: ValidationSection): RequestHandler {
     }
     const body = parsed as Record<string, unknown>;
     ctx.json = body;
+    ctx.jsonNumbers = exactNumbers(source, body);
     ctx.promptChars = promptLength(body);
     if (!on) return next();
     const [nul, changed] = walkStrings(body, section.normalize_unicode);

@@ -1,4 +1,5 @@
 // Walks request and response JSON bodies, redacting only the fields that carry prompt or completion text.
+import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 export interface RedactionRecord { kind: string; direction: 'request' | 'response'; location: string; count: number }
 export type RedactFn = (text: string) => { text: string; kinds: Map<string, number> };
@@ -56,13 +57,14 @@ class Walker {
     let parsed: unknown;
     try { parsed = JSON.parse(s); } catch { return this.str(s, path); }
     const before = this.records.length;
+    const numbers = exactNumbers(s, parsed);
     const out = this.deep(parsed, path);
-    return this.records.length === before ? s : JSON.stringify(out);
+    return this.records.length === before ? s : stringifyExact(out, numbers);
   }
 
   deep(v: unknown, path: string): unknown {
     if (typeof v === 'string') return this.str(v, path);
-    if (Array.isArray(v)) return v.map((x, i) => this.deep(x, `${path}[${i}]`));
+    if (Array.isArray(v)) { v.forEach((x, i) => (v[i] = this.deep(x, `${path}[${i}]`))); return v; } // in place: kernel/json-exact.ts knows numbers by their holder
     if (isObj(v)) { for (const k of Object.keys(v)) v[k] = this.deep(v[k], `${path}.${k}`); return v; }
     return v;
   }
@@ -104,7 +106,7 @@ export function redactResponseJson(body: unknown, redact: RedactFn): { body: unk
   const w = new Walker(redact, 'response');
   const walk = (v: unknown, path: string, key: string): unknown => {
     if (typeof v === 'string') return STRUCTURAL.has(key) ? v : w.str(v, path || '$');
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`, key));
+    if (Array.isArray(v)) { v.forEach((x, i) => (v[i] = walk(x, `${path}[${i}]`, key))); return v; } // in place: kernel/json-exact.ts knows numbers by their holder
     if (!isObj(v)) return v;
     for (const k of Object.keys(v)) {
       const p = path ? `${path}.${k}` : k;

@@ -4,6 +4,7 @@ import { LineFramer, MAX_FRAME } from '../../kernel/framing.js';
 import { TextChannel, type KindSink } from './channel.js';
 import { ChunkRedactor } from './chunk.js';
 import type { DetectorSet } from './scan.js';
+import { exactNumbers, stringifyExact, type ExactNumbers } from '../../kernel/json-exact.js';
 
 export type { StreamFormat } from '../../kernel/media-type.js';
 
@@ -13,14 +14,21 @@ export interface StreamRedactor { push(chunk: Buffer): Buffer; end(): Buffer }
 /** An SSE event or NDJSON line longer than kernel/framing's MAX_FRAME is refused (the stream fails closed). */
 export { MAX_FRAME } from '../../kernel/framing.js';
 
+/** The exact numbers (kernel/json-exact.ts) of each parsed event, by the event's object: written back as they came. */
+const EXACT = new WeakMap<object, ExactNumbers>();
 const parseJsonObject = (s: string): Record<string, unknown> | null => {
   const t = s.trimStart();
   if (!t.startsWith('{')) return null;
   try {
     const v: unknown = JSON.parse(s);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+    const exact = exactNumbers(s, v);
+    if (exact !== undefined) EXACT.set(v, exact);
+    return v as Record<string, unknown>;
   } catch { return null; }
 };
+/** An event's JSON as the upstream wrote its numbers. */
+const json = (v: unknown): string => stringifyExact(v, typeof v === 'object' && v !== null ? EXACT.get(v) : undefined);
 
 export class TextStreamRedactor implements StreamRedactor {
   private readonly decoder = new StringDecoder('utf8');
@@ -103,7 +111,7 @@ export class SseStreamRedactor implements StreamRedactor {
       const changed = this.chunks.process(obj);
       prefix = this.chunks.takeBefore().map((c) => this.frame(c, lines)).join('');
       if (!changed) return prefix + raw;
-      payload = JSON.stringify(obj);
+      payload = json(obj);
     } else {
       prefix = this.flushChunks();
       payload = this.raw.push(data);
@@ -136,7 +144,7 @@ export class SseStreamRedactor implements StreamRedactor {
   /** A synthetic event: typed events (Responses, Messages) get the `event:` line their clients dispatch on. */
   private frame(c: Record<string, unknown>, lines: string[] = []): string {
     const named = typeof c.type === 'string' && (lines.length === 0 || lines.some((l) => l.startsWith('event:')));
-    return `${named && typeof c.type === 'string' ? `event: ${c.type}${this.eol}` : ''}data: ${JSON.stringify(c)}${this.eol}${this.eol}`;
+    return `${named && typeof c.type === 'string' ? `event: ${c.type}${this.eol}` : ''}data: ${json(c)}${this.eol}${this.eol}`;
   }
 
   private flushChunks(): string {
@@ -175,11 +183,11 @@ export class NdjsonStreamRedactor implements StreamRedactor {
       const obj = this.inText ? null : parseJsonObject(last);
       if (obj) {
         this.chunks.process(obj);
-        for (const c of this.chunks.takeBefore()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
-        out += JSON.stringify(obj);
+        for (const c of this.chunks.takeBefore()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + json(c) + '\n';
+        out += json(obj);
       } else out += this.text.push(last);
     }
-    for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + JSON.stringify(c) + '\n';
+    for (const c of this.chunks.pendingChunks()) out += (out.endsWith('\n') || out === '' ? '' : '\n') + json(c) + '\n';
     if (this.textChannel) out += this.textChannel.flush();
     return Buffer.from(out, 'utf8');
   }
@@ -212,7 +220,7 @@ export class NdjsonStreamRedactor implements StreamRedactor {
     if (!obj) return body.trim() === '' ? l : this.text.push(l);
     let prefix = this.textChannel?.held ? this.textChannel.flush() : '';
     const changed = this.chunks.process(obj);
-    for (const c of this.chunks.takeBefore()) prefix += JSON.stringify(c) + eol;
-    return prefix + (changed ? JSON.stringify(obj) + eol : l);
+    for (const c of this.chunks.takeBefore()) prefix += json(c) + eol;
+    return prefix + (changed ? json(obj) + eol : l);
   }
 }

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { RequestContext } from '../../kernel/context.js';
 import type { ErrorCode } from '../../kernel/errors.js';
 import type { PolicyKey } from '../../kernel/policy.js';
+import type { ExactNumbers } from '../../kernel/json-exact.js';
 
 /** One upstream answer as the filters see it. `res` is the client's answer, headers not yet sent. */
 export interface Exchange {
@@ -31,6 +32,8 @@ export interface Body {
   readonly raw: Buffer;
   text: string;
   json: unknown;
+  /** Numbers of the parsed answer a double does not hold, as written (kernel/json-exact.ts). */
+  readonly numbers?: ExactNumbers;
 }
 
 /** A filter over the pieces of a relayed answer. Throwing fails the answer closed. */

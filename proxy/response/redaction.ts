@@ -4,6 +4,7 @@ import type { RequestContext } from '../../kernel/context.js';
 import { streamErrorTrailer, type Redactor, type StreamRedactor } from '../../policies/disclosure/index.js';
 import { noteRedactions } from '../../policies/disclosure/prompt.js';
 import type { PieceFilter, ResponseFilter } from './filter.js';
+import { exactNumbers, stringifyExact, type ExactNumbers } from '../../kernel/json-exact.js';
 
 const NOTHING = Buffer.alloc(0);
 
@@ -11,12 +12,17 @@ const NOTHING = Buffer.alloc(0);
 export function createResponseRedaction(redactor: Redactor | undefined, redactResponses: boolean, maxHeld = Infinity): ResponseFilter | null {
   if (!redactor || !redactResponses) return null;
   /** A JSON value redacted field by field; undefined when nothing was found (the original stands). */
-  const redactJson = (ctx: RequestContext, json: unknown): unknown => {
+  const redactJson = (ctx: RequestContext, json: unknown, numbers: ExactNumbers | undefined): unknown => {
     const { body: out, records } = redactor.redactResponseJson(json);
     if (records.length === 0) return undefined;
     noteRedactions(ctx, records);
-    // Redaction works in place: a new identity tells the forwarder to re-serialise.
-    return out !== null && typeof out === 'object' ? (Array.isArray(out) ? [...out] : { ...(out as object) }) : out;
+    // Redaction works in place: a new identity tells the forwarder to re-serialise. The copy holds what the
+    // original held, so its exact numbers (kernel/json-exact.ts) are its own too.
+    if (out === null || typeof out !== 'object') return out;
+    const copy = Array.isArray(out) ? [...out] : { ...(out as object) };
+    const held = numbers?.get(out);
+    if (held !== undefined) numbers!.set(copy, held);
+    return copy;
   };
   const redactText = (ctx: RequestContext, text: string): string => {
     const { text: out, kinds } = redactor.redactText(text);
@@ -66,8 +72,9 @@ export function createResponseRedaction(redactor: Redactor | undefined, redactRe
           const out = redactText(ctx, text);
           return out === text ? raw : Buffer.from(out);
         }
-        const out = redactJson(ctx, parsed);
-        return out === undefined ? raw : Buffer.from(JSON.stringify(out));
+        const numbers = exactNumbers(text, parsed);
+        const out = redactJson(ctx, parsed, numbers);
+        return out === undefined ? raw : Buffer.from(stringifyExact(out, numbers));
       },
       errorTrailer: () => streamErrorTrailer('ndjson'),
     };
@@ -78,7 +85,7 @@ export function createResponseRedaction(redactor: Redactor | undefined, redactRe
     holds: (x) => !x.streamed,
     onBody({ ctx }, body) {
       if (body.json !== undefined) {
-        const out = redactJson(ctx, body.json);
+        const out = redactJson(ctx, body.json, body.numbers);
         if (out !== undefined) body.json = out;
         return undefined;
       }

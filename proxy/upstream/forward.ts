@@ -16,6 +16,7 @@ import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 import { Leg, type AnswerSource } from './leg.js';
+import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 // undici's Pool from its own file: the package's index also loads fetch, WebSocket, the caches and the mock
 // agents (~8 MB of resident memory the guard never uses: docs/performance.md "Fourth round"). undici has no
@@ -139,12 +140,12 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       // The server's content type decides, never the text: a model asked to "answer in JSON" on a text
       // endpoint must not switch the answer to field-by-field JSON handling.
       const parsed = isJsonType(x.type) ? parseJson(text) : undefined;
-      const body: Body = { raw, text, json: parsed };
+      const body: Body = { raw, text, json: parsed, numbers: parsed === undefined ? undefined : exactNumbers(text, parsed) };
       let out: Buffer;
       try {
         const r = filters.body(x, body);
         if (r) return replace(x, r);
-        out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(JSON.stringify(body.json))) : body.text === text ? raw : Buffer.from(body.text);
+        out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(stringifyExact(body.json, body.numbers))) : body.text === text ? raw : Buffer.from(body.text);
       } catch {
         return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
       }
@@ -226,7 +227,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       delete ctx.json._method; // a framework's method override (proxy/method-override.ts)
       ctx.forwardBody = undefined;
     }
-    const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(JSON.stringify(ctx.json)) : ctx.rawBody ?? Buffer.alloc(0));
+    const body = ctx.forwardBody ?? (ctx.json ? Buffer.from(stringifyExact(ctx.json, ctx.jsonNumbers)) : ctx.rawBody ?? Buffer.alloc(0));
     rewriteHeaders(req.headers, ctx, body.length, req.method);
     delete req.headers.host; // the pool names the upstream's own host
     ctx.requestBytes = body.length;
