@@ -9,10 +9,10 @@ import { choiceCount } from '../authorization.js';
 import { StoreUnavailableError, type RateStore } from '../../kernel/rate-store.js';
 import { clientIdentity, isExempt, penaltyFor, retrySeconds, userIdentity, type CompiledLimits } from './rules.js';
 import type { RateLimitDeps } from './index.js';
-import { promptLength } from '../prompt-length.js';
+import { CHARS_PER_TOKEN, promptLength } from '../prompt-length.js';
 
-/** Characters per token of the estimate (both prompt and completion text). */
-export const CHARS_PER_TOKEN = 4;
+/** Characters per token of the estimate (both prompt and completion text); a token id counts as many. */
+export { CHARS_PER_TOKEN };
 /** Completion cap charged when a generation request names no max_tokens (or -1). */
 export const DEFAULT_COMPLETION_CAP = 4096;
 export const TOKEN_WINDOW_MS = 60_000;

@@ -21,8 +21,10 @@ const TABLE: [string, Record<string, unknown>, number][] = [
     ],
   }, 11],
   ['OpenAI completions, prompt and suffix', { model: 'm', prompt: s(7), suffix: s(2) }, 9],
-  ['OpenAI completions, prompt array; token ids are not characters', { prompt: [s(2), s(3)] }, 5],
-  ['OpenAI completions, token-id prompt', { prompt: [1, 2, 3] }, 0],
+  ['OpenAI completions, prompt array', { prompt: [s(2), s(3)] }, 5],
+  ['OpenAI completions, token-id prompt: each id as many characters as the estimate gives a token', { prompt: [1, 2, 3] }, 12],
+  ['OpenAI completions, batch of token-id prompts', { prompt: [[1, 2], [3]] }, 12],
+  ['OpenAI embeddings, token-id input', { input: [5, 6, 7, 8] }, 16],
   ['OpenAI embeddings, input array', { input: [s(3), s(4)] }, 7],
   ['Responses, string input and instructions', { input: s(6), instructions: s(4) }, 10],
   ['Responses, input items', {
