@@ -1,5 +1,6 @@
 // Upgrade requests: the key from a query parameter or Sec-WebSocket-Protocol, the upgrade check, and secret path masks.
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../kernel/policy.js';
 import type { RequestContext } from '../kernel/context.js';
@@ -86,6 +87,52 @@ function decodeQuery(s: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Bytes a client may send before the 101 (RFC 6455 §4.1 says none at all); past this its socket is ended. */
+export const EARLY_BYTES_LIMIT = 64 * 1024;
+
+/** An upgrade's client socket, read while its handshake is pending (`watchUpgradeSocket`). */
+export interface HeldUpgrade {
+  /** At the 101: stop reading and put every byte read so far back at the socket's front, for the relay. */
+  release(): void;
+}
+
+/**
+ * Node hands the 'upgrade' event its socket unread (not flowing), and nothing reads it before the upstream's
+ * 101: a client that leaves in the meantime is never seen (its FIN waits unread, the socket sits in CLOSE-WAIT)
+ * and the handshake goes on upstream until upstream.timeout_seconds. So the socket is read from the upgrade
+ * event on. An end (the client closed or half-closed its side, which the HTTP path also takes as leaving) or
+ * more than EARLY_BYTES_LIMIT bytes destroys it, so the response closes and the pipeline, the WebSocket forward
+ * and the audit line see a client that left. The bytes read (`head`, what node read past the request, then
+ * anything sent before the 101) are kept, in order, for `release()`.
+ */
+export function watchUpgradeSocket(socket: Duplex, head: Buffer): HeldUpgrade {
+  const held: Buffer[] = head.length > 0 ? [head] : [];
+  let size = head.length;
+  const onData = (b: Buffer): void => {
+    size += b.length;
+    if (size > EARLY_BYTES_LIMIT) {
+      held.length = 0;
+      socket.destroy();
+      return;
+    }
+    held.push(b);
+  };
+  const onEnd = (): void => {
+    socket.destroy();
+  };
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+  return {
+    release() {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause(); // the relay's pipe resumes it
+      if (held.length > 0 && !socket.readableEnded) socket.unshift(held.length === 1 ? held[0] : Buffer.concat(held));
+      held.length = 0;
+    },
+  };
 }
 
 /** First stage after intake for upgrades: only a bodiless GET asking for "websocket", and only when enabled. */
