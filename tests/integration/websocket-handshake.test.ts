@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { startHarness, basePolicy, ADMIN_KEY, type Harness } from '../../dev/harness.js';
 import { startRawUpstream, type RawUpstream } from '../../dev/doubles/raw-upstream.js';
 import { waitFor } from '../helpers/ws-client.js';
+import { EARLY_BYTES_LIMIT } from '../../proxy/upgrade.js';
 
 /** How long the double holds its 101: far past anything the test waits for, far below upstream.timeout_seconds. */
 const DELAY_101_MS = 20_000;
@@ -127,6 +128,17 @@ test('bytes a client sends before the 101 (against RFC 6455 §4.1, but nothing i
   await waitFor(() => got.endsWith('LATER;'), 'a byte after the 101');
   sock.destroy();
   await handshakes[n]!.gone;
+});
+
+test('a client that sends more than 64 KiB before the 101 is cut, and so is its upstream leg', async () => {
+  const { sock, hs } = await sendHandshake('/ws/flood');
+  let got = '';
+  sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  const clientClosed = once(sock, 'close');
+  sock.write(Buffer.alloc(EARLY_BYTES_LIMIT + 1024, 0x41));
+  await Promise.all([hs.gone, clientClosed]);
+  assert.equal(hs.answered, false);
+  assert.doesNotMatch(got, /^HTTP\/1\.1 101/);
 });
 
 test('many abandoned handshakes do not open the circuit: a plain request is still forwarded', async () => {
