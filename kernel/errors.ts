@@ -67,6 +67,8 @@ export const ERRORS = {
   request_timeout: { status: 504, type: 'api_error', message: 'The request took longer than this service allows.' },
   audit_unavailable: { status: 503, type: 'api_error', message: 'The service cannot record requests right now. Try again later.' },
   upgrade_not_supported: { status: 400, type: 'invalid_request_error', message: 'Only WebSocket upgrades are accepted: a GET without a body, with "Upgrade: websocket", on an endpoint this key may open.' },
+  invalid_websocket_handshake: { status: 400, type: 'invalid_request_error', message: 'The WebSocket handshake is malformed: it needs HTTP/1.1, a Host and a Sec-WebSocket-Key that is the base64 of 16 bytes (RFC 6455).' },
+  unsupported_websocket_version: { status: 426, type: 'invalid_request_error', message: 'Only WebSocket version 13 (RFC 6455) is spoken here: send "Sec-WebSocket-Version: 13".' },
   shutting_down: { status: 503, type: 'api_error', message: 'The service is shutting down.' },
   internal_error: { status: 500, type: 'api_error', message: 'Internal error.' },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -7,7 +7,7 @@ import type { CompiledPolicy } from '../kernel/policy.js';
 import { buildPipeline, type Pipeline, type PipelineDeps } from './pipeline.js';
 import { bodyErrors } from './body.js';
 import { sendError } from '../kernel/deny.js';
-import { stripKeyParam, takeCredentials } from './upgrade.js';
+import { stripKeyParam, takeCredentials, watchUpgradeSocket } from './upgrade.js';
 
 export interface PolicyApp {
   readonly policy: CompiledPolicy;
@@ -68,8 +68,10 @@ export function createPolicyApp(policy: CompiledPolicy, deps: PipelineDeps): Pol
   const runUpgrade = chain(pipeline.upgradeStages.map(([, h]) => h));
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    // Read from here on, so a client that leaves before the upstream's 101 is seen at once (proxy/upgrade.ts).
+    const held = watchUpgradeSocket(socket, head);
     const { marker } = takeCredentials(req, policy);
-    Object.assign(req, { upgradeHead: head, wsMarker: marker });
+    Object.assign(req, { upgradeHeld: held, wsMarker: marker });
     // A response bound to the raw socket: every stage answers a refusal as on any request, before any 101.
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;

@@ -1,5 +1,6 @@
 // Upgrade requests: the key from a query parameter or Sec-WebSocket-Protocol, the upgrade check, and secret path masks.
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import type { CompiledPolicy } from '../kernel/policy.js';
 import type { RequestContext } from '../kernel/context.js';
@@ -88,22 +89,95 @@ function decodeQuery(s: string): string | undefined {
   }
 }
 
-/** First stage after intake for upgrades: only a bodiless GET asking for "websocket", and only when enabled. */
+/** Bytes a client may send before the 101 (RFC 6455 §4.1 says none at all); past this its socket is ended. */
+export const EARLY_BYTES_LIMIT = 64 * 1024;
+
+/** An upgrade's client socket, read while its handshake is pending (`watchUpgradeSocket`). */
+export interface HeldUpgrade {
+  /** At the 101: stop reading and put every byte read so far back at the socket's front, for the relay. */
+  release(): void;
+}
+
+/**
+ * Node hands the 'upgrade' event its socket unread (not flowing), and nothing reads it before the upstream's
+ * 101: a client that leaves in the meantime is never seen (its FIN waits unread, the socket sits in CLOSE-WAIT)
+ * and the handshake goes on upstream until upstream.timeout_seconds. So the socket is read from the upgrade
+ * event on. An end (the client closed or half-closed its side, which the HTTP path also takes as leaving) or
+ * more than EARLY_BYTES_LIMIT bytes destroys it, so the response closes and the pipeline, the WebSocket forward
+ * and the audit line see a client that left. The bytes read (`head`, what node read past the request, then
+ * anything sent before the 101) are kept, in order, for `release()`.
+ */
+export function watchUpgradeSocket(socket: Duplex, head: Buffer): HeldUpgrade {
+  const held: Buffer[] = head.length > 0 ? [head] : [];
+  let size = head.length;
+  const onData = (b: Buffer): void => {
+    size += b.length;
+    if (size > EARLY_BYTES_LIMIT) {
+      held.length = 0;
+      socket.destroy();
+      return;
+    }
+    held.push(b);
+  };
+  const onEnd = (): void => {
+    socket.destroy();
+  };
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+  return {
+    release() {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause(); // the relay's pipe resumes it
+      if (held.length > 0 && !socket.readableEnded) socket.unshift(held.length === 1 ? held[0] : Buffer.concat(held));
+      held.length = 0;
+    },
+  };
+}
+
+/** A Sec-WebSocket-Key: the base64 of 16 bytes, canonical (21 characters, one carrying its last 2 bits, then "=="). */
+const WS_KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+/** The one WebSocket version spoken: named in the 426 (RFC 6455 §4.4); a 426 names the protocol to upgrade to (RFC 9110 §15.5.22). */
+const VERSION_REQUIRED = { 'Sec-WebSocket-Version': '13', Upgrade: 'websocket', Connection: 'Upgrade, close' } as const;
+
+/**
+ * First stage after intake for upgrades: only a bodiless GET asking for "websocket", and only when enabled; then
+ * the opening handshake RFC 6455 §4.2.1 describes (HTTP/1.1, a Host, version 13, a key of 16 bytes), refused here,
+ * in every mode, so the upstream never sees a handshake it would have to refuse (or, worse, would accept).
+ * node emits 'upgrade' only with "Connection: Upgrade", so that one needs no check.
+ */
 export function createUpgradeCheck(policy: CompiledPolicy): RequestHandler {
   const enabled = policy.raw.server.websocket.enabled;
   return function upgradeCheck(req, res, next) {
     const ctx = req.ctx;
     ctx.websocket = { opened: false };
-    const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
-    const cl = req.headers['content-length'];
+    const h = req.headers;
+    const token = String(h.upgrade ?? '').trim().toLowerCase();
+    const cl = h['content-length'];
     // A body on an upgrade would reach the upstream's HTTP parser as a second request: never forward one.
-    const body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    const body = h['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
     const why = !enabled ? 'server.websocket.enabled = false'
       : token !== 'websocket' ? 'only "Upgrade: websocket" is accepted'
       : req.method !== 'GET' ? 'a WebSocket upgrade is a GET'
       : body ? 'an upgrade request has no body' : undefined;
-    if (why === undefined) return next();
-    deny(req, res, 'upgrade_not_supported', { stage: 'upgrade', ...(enabled ? {} : { rule: 'server.websocket.enabled' }), reason: why, always: true });
+    if (why !== undefined) {
+      deny(req, res, 'upgrade_not_supported', { stage: 'upgrade', ...(enabled ? {} : { rule: 'server.websocket.enabled' }), reason: why, always: true });
+      return;
+    }
+    // Reasons name what is wrong, never the client's value.
+    const malformed = req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1) ? 'a WebSocket handshake is HTTP/1.1 or later'
+      : h.host === undefined || h.host === '' ? 'a WebSocket handshake names its Host'
+      : undefined;
+    if (malformed === undefined && h['sec-websocket-version'] !== '13') {
+      const reason = h['sec-websocket-version'] === undefined ? 'no Sec-WebSocket-Version' : 'Sec-WebSocket-Version is not 13';
+      deny(req, res, 'unsupported_websocket_version', { stage: 'upgrade', reason, headers: VERSION_REQUIRED, always: true });
+      return;
+    }
+    const key = h['sec-websocket-key'];
+    const bad = malformed
+      ?? (key === undefined ? 'no Sec-WebSocket-Key' : !WS_KEY.test(key) ? 'Sec-WebSocket-Key is not the base64 of 16 bytes' : undefined);
+    if (bad === undefined) return next();
+    deny(req, res, 'invalid_websocket_handshake', { stage: 'upgrade', reason: bad, always: true });
   };
 }
 

@@ -9,7 +9,7 @@ import type { HeaderJudge } from '../response/headers.js';
 import type { RequestContext } from '../../kernel/context.js';
 import { answerError } from '../../kernel/deny.js';
 import { encodePath } from '../normalize-path.js';
-import { MARKER_PROTOCOL } from '../upgrade.js';
+import { MARKER_PROTOCOL, type HeldUpgrade } from '../upgrade.js';
 import type { CircuitBreaker } from './circuit.js';
 import { FrameWatcher } from './ws-frames.js';
 
@@ -44,6 +44,8 @@ interface Live {
   timers: NodeJS.Timeout[];
   /** Offered the bare marker protocol (answered with it when the upstream chose none). */
   readonly marker: boolean;
+  /** The client socket as read before the 101 (proxy/upgrade.ts); its bytes go back to it at the 101. */
+  readonly held: HeldUpgrade | undefined;
 }
 
 const live = new WeakMap<Socket, Live>();
@@ -109,6 +111,8 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
         deps.breaker.success();
         c.upstream = upstream;
         c.upgraded = true;
+        // Before http-proxy's own 'upgrade' listener pipes the sockets: what the client sent so far goes first.
+        c.held?.release();
         byUpstream.set(upstream, c);
         const ctx = c.ctx;
         ctx.upstreamStatus = 101;
@@ -176,11 +180,12 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
   const stage: RequestHandler = function forwardWebSocket(req, res) {
     const ctx = req.ctx;
     const client = req.socket;
-    const head = (req as { upgradeHead?: Buffer }).upgradeHead ?? Buffer.alloc(0);
+    // The head node read past the request is held with the rest (proxy/upgrade.ts), not handed to http-proxy.
+    const held = (req as { upgradeHeld?: HeldUpgrade }).upgradeHeld;
     if (!deps.breaker.admit()) {
       return answerError(ctx, res, 'circuit_open', { stage: 'upstream', outcome: 'deny', rule: 'upstream.circuit_breaker', headers: { 'Retry-After': String(deps.breaker.retryAfterSeconds()) } });
     }
-    const c: Live = { ctx, client, res: res as ServerResponse, upgraded: false, closed: false, timers: [], marker: (req as { wsMarker?: boolean }).wsMarker === true };
+    const c: Live = { ctx, client, res: res as ServerResponse, upgraded: false, closed: false, timers: [], marker: (req as { wsMarker?: boolean }).wsMarker === true, held };
     conns.set(req, c);
     live.set(client, c);
     const h = req.headers;
@@ -204,8 +209,12 @@ export function createWebSocketForward(policy: CompiledPolicy, deps: WebSocketDe
       // The response was detached at the 101: its 'close' (and so the audit line) is ours to send.
       if (c.upgraded) res.emit('close');
     });
-    relay().ws(req, client, head, {}, (err: Error & { code?: string }) => {
+    relay().ws(req, client, Buffer.alloc(0), {}, (err: Error & { code?: string }) => {
       if (c.upgraded) return finish(c, 'error');
+      // We cut the handshake ourselves (the client left, or shutdown): that is no verdict on the upstream, and
+      // there is no one to answer. The response's 'close' has freed (or will free) a half-open probe; the line
+      // says aborted (proxy/intake.ts), as for an HTTP client that leaves before its answer.
+      if (c.closed) return;
       const timedOut = err.code === 'ETIMEDOUT';
       deps.breaker.failure();
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
