@@ -86,7 +86,9 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       finish();
     });
     if (path === null) {
-      answerError(ctx, res, 'bad_request', { stage: 'intake', outcome: 'deny' });
+      // CONNECT's target is host:port, no path: what it asks (a tunnel) is refused as a method, not as a bad path.
+      if (req.method === 'CONNECT') answerError(ctx, res, 'method_not_allowed', { stage: 'intake', outcome: 'deny', reason: 'CONNECT: the proxy opens no tunnels' });
+      else answerError(ctx, res, 'bad_request', { stage: 'intake', outcome: 'deny' });
       return;
     }
     next();

@@ -98,8 +98,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   // Sockets handed to the 'upgrade' event: the listener's close() does not wait for them, shutdown does.
   const upgrades = new Set<Socket>();
-  // Upgrades (WebSocket; h2c and others are refused there) run the current policy's upgrade stages.
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+  // Upgrades (WebSocket; h2c and others are refused there) run the current policy's upgrade stages. So does
+  // CONNECT, which node hands over the same way: refused there (method_not_allowed) with an answer and an audit
+  // line, where without a listener node dropped the connection unanswered.
+  const onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
     if (shuttingDown) {
       const body = errorBody('shutting_down');
       socket.on('error', () => socket.destroy());
@@ -110,7 +112,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     upgrades.add(socket);
     socket.once('close', () => upgrades.delete(socket));
     gens.current.papp.upgrade(req, socket, head);
-  });
+  };
+  server.on('upgrade', onUpgrade);
+  server.on('connect', onUpgrade);
   // Certificate renewals (certbot, cert-manager) apply to new connections without a restart.
   const reportTls = (r: TlsReloadResult & { trigger: string }): void => {
     if (r.changed) {

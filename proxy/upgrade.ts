@@ -156,6 +156,10 @@ export function createUpgradeCheck(policy: CompiledPolicy): RequestHandler {
     const cl = h['content-length'];
     // A body on an upgrade would reach the upstream's HTTP parser as a second request: never forward one.
     const body = h['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    if (req.method === 'CONNECT') {
+      deny(req, res, 'method_not_allowed', { stage: 'upgrade', reason: 'CONNECT: the proxy opens no tunnels', always: true });
+      return;
+    }
     const why = !enabled ? 'server.websocket.enabled = false'
       : token !== 'websocket' ? 'only "Upgrade: websocket" is accepted'
       : req.method !== 'GET' ? 'a WebSocket upgrade is a GET'
