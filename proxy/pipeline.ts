@@ -174,7 +174,7 @@ function createLimits(policy: CompiledPolicy, deps: PipelineDeps): RateLimiting 
       if (e.action === 'rate_limit_exceeded' || e.action === 'ban') metrics.rateLimited(e.action === 'ban' ? 'ban' : e.scope ?? 'unknown');
       if (e.action === 'store_outage' || e.action === 'store_recovered') metrics.storeState(e.action === 'store_recovered');
       if (e.action === 'bypass_enabled') say('lollms-guard: warning: rate limits are bypassed ([debug] bypass_rate_limits)');
-      audit.event({ action: e.action, ctx, rule: e.rule, details: { scope: e.scope, identity: e.identity, retry_after_seconds: e.retryAfterSeconds } });
+      audit.event({ action: e.action, ctx, rule: e.rule, details: { scope: e.scope, endpoint: e.endpoint, identity: e.identity, retry_after_seconds: e.retryAfterSeconds } });
     },
   });
 }

@@ -13,7 +13,10 @@ import { createTokenStage } from './tokens.js';
 export interface RateLimitEvent {
   action: 'rate_limit_exceeded' | 'ban' | 'store_outage' | 'store_recovered' | 'bypass_enabled';
   scope?: string;
-  rule?: string;
+  /** The policy key that decided, as in the request's decisions (an audit query finds both by it). */
+  rule?: PolicyKey;
+  /** For a [[security.rate_limiting.endpoints]] limit: which one. */
+  endpoint?: string;
   /** Key id or IP, never a key. */
   identity?: string;
   retryAfterSeconds?: number;
@@ -46,7 +49,7 @@ const pass: RequestHandler = (_req, _res, next) => next();
 export function createRateLimiting(section: RateLimitingSection, deps: RateLimitDeps): RateLimiting {
   if (!section.enabled) return { requestStage: pass, tokenStage: pass, storeHealthy: () => true, close: async () => {} };
   if (deps.debug.enabled && deps.debug.bypass_rate_limits) {
-    deps.onEvent({ action: 'bypass_enabled', scope: 'debug', rule: 'bypass_rate_limits' });
+    deps.onEvent({ action: 'bypass_enabled', scope: 'debug', rule: 'debug.bypass_rate_limits' });
     const skip: RequestHandler = (req, _res, next) => {
       req.ctx.decisions.push({ stage: STAGE, outcome: 'skip', rule: 'debug.bypass_rate_limits' });
       next();
@@ -55,8 +58,8 @@ export function createRateLimiting(section: RateLimitingSection, deps: RateLimit
   }
   const limits = compileLimits(section);
   const store = deps.store({
-    onOutage: () => deps.onEvent({ action: 'store_outage', scope: 'store', rule: section.on_store_failure }),
-    onRecovered: () => deps.onEvent({ action: 'store_recovered', scope: 'store', rule: section.on_store_failure }),
+    onOutage: () => deps.onEvent({ action: 'store_outage', scope: 'store', rule: 'security.rate_limiting.on_store_failure' }),
+    onRecovered: () => deps.onEvent({ action: 'store_recovered', scope: 'store', rule: 'security.rate_limiting.on_store_failure' }),
   });
   const budget = section.tokens.per_user_per_minute;
   return {
@@ -97,19 +100,19 @@ function createRequestStage(c: CompiledLimits, store: RateStore, deps: RateLimit
     if (r.kind === 'banned') {
       const retry = retrySeconds(r.retryAfterMs);
       const rl = rateLimitHeader(names.map(() => ({ remaining: 0, resetMs: r.retryAfterMs })));
-      deps.onEvent({ action: 'rate_limit_exceeded', scope: 'ban', rule: 'temporary_ban', identity: user.label, retryAfterSeconds: retry }, ctx);
+      deps.onEvent({ action: 'rate_limit_exceeded', scope: 'ban', rule: 'security.rate_limiting.penalties.repeated_violations', identity: user.label, retryAfterSeconds: retry }, ctx);
       if (deny(req, res, 'temporarily_banned', {
         stage: STAGE, rule: 'security.rate_limiting.penalties.repeated_violations', reason: 'banned after repeated violations', headers: { 'Retry-After': String(retry), RateLimit: rl },
       })) return;
       return next();
     }
     const scope = names[r.index];
-    const rule = scope === 'per_endpoint' ? ep.name : scope;
+    const limit: PolicyKey = scope !== 'per_endpoint' ? `security.rate_limiting.${scope}` : ep === c.fallback ? 'security.rate_limiting.per_endpoint' : 'security.rate_limiting.endpoints';
+    const endpoint = limit === 'security.rate_limiting.endpoints' ? { endpoint: ep.name } : {};
     const retry = retrySeconds(r.banStarted ? c.banMs : r.retryAfterMs);
     const who = scope === 'per_endpoint' ? client.label : user.label;
-    deps.onEvent({ action: 'rate_limit_exceeded', scope, rule, identity: who, retryAfterSeconds: retrySeconds(r.retryAfterMs) }, ctx);
-    if (r.banStarted) deps.onEvent({ action: 'ban', scope, rule, identity: user.label, retryAfterSeconds: retry }, ctx);
-    const limit: PolicyKey = scope !== 'per_endpoint' ? `security.rate_limiting.${scope}` : ep === c.fallback ? 'security.rate_limiting.per_endpoint' : 'security.rate_limiting.endpoints';
+    deps.onEvent({ action: 'rate_limit_exceeded', scope, rule: limit, ...endpoint, identity: who, retryAfterSeconds: retrySeconds(r.retryAfterMs) }, ctx);
+    if (r.banStarted) deps.onEvent({ action: 'ban', scope, rule: 'security.rate_limiting.penalties.repeated_violations', ...endpoint, identity: user.label, retryAfterSeconds: retry }, ctx);
     const states = r.banStarted ? names.map(() => ({ remaining: 0, resetMs: c.banMs })) : r.states;
     if (deny(req, res, r.banStarted ? 'temporarily_banned' : 'rate_limited', {
       stage: STAGE, rule: limit, ...(limit === 'security.rate_limiting.endpoints' ? { at: ep.name } : {}), reason: `${scope} limit exceeded`, headers: { 'Retry-After': String(retry), RateLimit: rateLimitHeader(states) },

@@ -100,8 +100,8 @@ function answerRefusal(
 ): boolean {
   const ctx = req.ctx;
   const retry = retrySeconds(banStarted ? c.banMs : retryMs);
-  deps.onEvent({ action: 'rate_limit_exceeded', scope: 'tokens', rule: 'per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
-  if (banStarted) deps.onEvent({ action: 'ban', scope: 'tokens', rule: 'per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
+  deps.onEvent({ action: 'rate_limit_exceeded', scope: 'tokens', rule: 'security.rate_limiting.tokens.per_user_per_minute', identity: who.label, retryAfterSeconds: retry }, ctx);
+  if (banStarted) deps.onEvent({ action: 'ban', scope: 'tokens', rule: 'security.rate_limiting.penalties.repeated_violations', identity: who.label, retryAfterSeconds: retry }, ctx);
   const reason = amount > budget ? `pre-charge ${amount} exceeds the budget ${budget}` : `pre-charge ${amount} does not fit the remaining budget`;
   return deny(req, res, banStarted ? 'temporarily_banned' : 'token_budget_exceeded', {
     stage: STAGE, rule: 'security.rate_limiting.tokens.per_user_per_minute', reason, headers: { 'Retry-After': String(retry) },

@@ -14,7 +14,7 @@ async function withHarness(o: StageHarnessOptions, fn: (h: StageHarness, clock: 
 test('global counts every client together', () => withHarness({ section: section({ algorithm: 'fixed_window', global: { rate: 3, window_seconds: 60 } }) }, async (h) => {
   assert.deepEqual(await statuses(h, 2, '/v1/models', { key: 'alice' }), [200, 200]);
   assert.deepEqual(await statuses(h, 2, '/v1/models', { key: 'bob', ip: '10.9.9.9' }), [200, 429]);
-  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'global', rule: 'global', identity: 'bob', retryAfterSeconds: 60 });
+  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'global', rule: 'security.rate_limiting.global', identity: 'bob', retryAfterSeconds: 60 });
 }));
 
 test('per_user by api_key: each key its own counter; without a key, the IP', () => withHarness({ section: section({ algorithm: 'fixed_window', per_user: { rate: 2 } }) }, async (h) => {
@@ -40,11 +40,11 @@ test('per_endpoint: first matching glob applies, defaults per other path, counte
   }),
 }, async (h) => {
   assert.deepEqual(await statuses(h, 2, '/v1/chat/completions', { key: 'a' }), [200, 429]);
-  assert.equal(h.events.at(-1)?.rule, '/v1/chat/*');
+  assert.deepEqual([h.events.at(-1)?.rule, h.events.at(-1)?.endpoint], ['security.rate_limiting.endpoints', '/v1/chat/*']);
   assert.deepEqual(await statuses(h, 3, '/v1/embeddings', { key: 'a' }), [200, 200, 429]);
-  assert.equal(h.events.at(-1)?.rule, '/v1/**');
+  assert.deepEqual([h.events.at(-1)?.rule, h.events.at(-1)?.endpoint], ['security.rate_limiting.endpoints', '/v1/**']);
   assert.deepEqual(await statuses(h, 4, '/api/chat', { key: 'a' }), [200, 200, 200, 429]);
-  assert.equal(h.events.at(-1)?.rule, 'default');
+  assert.deepEqual([h.events.at(-1)?.rule, h.events.at(-1)?.endpoint], ['security.rate_limiting.per_endpoint', undefined]);
   assert.deepEqual(await statuses(h, 2, '/v1/chat/completions', { key: 'b' }), [200, 429]);
 }));
 
@@ -100,13 +100,13 @@ test('penalties: the n-th violation within ban_duration bans the identity on eve
   assert.equal(third.status, 429);
   assert.equal(await errorCode(third), 'temporarily_banned');
   assert.equal(third.headers.get('retry-after'), '120');
-  assert.deepEqual(h.events.filter((e) => e.action === 'ban'), [{ action: 'ban', scope: 'per_endpoint', rule: 'default', identity: 'mallory', retryAfterSeconds: 120 }]);
+  assert.deepEqual(h.events.filter((e) => e.action === 'ban'), [{ action: 'ban', scope: 'per_endpoint', rule: 'security.rate_limiting.penalties.repeated_violations', identity: 'mallory', retryAfterSeconds: 120 }]);
   clock.t += 20_000;
   const other = await h.request('/b', { key: 'mallory' });
   assert.equal(other.status, 429);
   assert.equal(other.headers.get('retry-after'), '100');
   assert.equal(await errorCode(other), 'temporarily_banned');
-  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'ban', rule: 'temporary_ban', identity: 'mallory', retryAfterSeconds: 100 });
+  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'ban', rule: 'security.rate_limiting.penalties.repeated_violations', identity: 'mallory', retryAfterSeconds: 100 });
   assert.deepEqual(await statuses(h, 1, '/b', { key: 'innocent' }), [200]);
   clock.t += 100_000; // the ban is over; /a's own limit (per path, 1 per hour) still holds
   assert.deepEqual(await statuses(h, 1, '/b', { key: 'mallory' }), [200]);
@@ -131,7 +131,7 @@ test('/health and CORS preflights never count', () => withHarness({ section: sec
 test('bypass_rate_limits works only with debug.enabled, and is reported at creation', async () => {
   const s = section({ algorithm: 'fixed_window', global: { rate: 1 } });
   await withHarness({ section: s, debug: { enabled: true, bypass_rate_limits: true } }, async (h) => {
-    assert.deepEqual(h.events, [{ action: 'bypass_enabled', scope: 'debug', rule: 'bypass_rate_limits' }]);
+    assert.deepEqual(h.events, [{ action: 'bypass_enabled', scope: 'debug', rule: 'debug.bypass_rate_limits' }]);
     assert.deepEqual(await statuses(h, 5, '/x'), [200, 200, 200, 200, 200]);
     assert.equal(h.ctxs[0].decisions[0].outcome, 'skip');
   });

@@ -48,7 +48,7 @@ test("a handed store's outage and recovery become the area's events; /health fol
   watch!.onRecovered();
   assert.equal(rl.storeHealthy(), true);
   assert.deepEqual(events, [
-    { action: 'store_outage', scope: 'store', rule: 'fail_closed' },
-    { action: 'store_recovered', scope: 'store', rule: 'fail_closed' },
+    { action: 'store_outage', scope: 'store', rule: 'security.rate_limiting.on_store_failure' },
+    { action: 'store_recovered', scope: 'store', rule: 'security.rate_limiting.on_store_failure' },
   ]);
 });

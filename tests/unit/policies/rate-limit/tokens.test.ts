@@ -31,7 +31,7 @@ test('non-streamed with upstream usage: pre-charge prompt + max_tokens, reconcil
   assert.equal(no.status, 429);
   assert.equal(await errorCode(no), 'token_budget_exceeded');
   assert.equal(no.headers.get('retry-after'), '60');
-  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'tokens', rule: 'per_user_per_minute', identity: 'alice', retryAfterSeconds: 60 });
+  assert.deepEqual(h.events.at(-1), { action: 'rate_limit_exceeded', scope: 'tokens', rule: 'security.rate_limiting.tokens.per_user_per_minute', identity: 'alice', retryAfterSeconds: 60 });
   assert.equal((await send(h, body, {}, 'bob')).status, 200); // per key
 }));
 
