@@ -1,8 +1,4 @@
 // The audit module's public API (see docs/audit.md).
-import { requestFacts } from './facts.js';
-import { buildRecord, type AuditFormat, type AuditRecord } from './records.js';
-import type { RecordMeta, RequestEnd } from './types.js';
-import type { RequestContext } from '../../kernel/context.js';
 
 export type {
   AuditFacts, AuditLevel, AuditLogger, AuditMode, AuditSection, EventClass, EventOutcome, RecordMeta, RequestEnd,
@@ -19,8 +15,3 @@ export { listAuditFiles, archiveName } from './rotation.js';
 export { LineTransport, StreamTransport, type TransportProblem } from './transports.js';
 export { AuditFileTransport, type FileTransportOptions } from './file-transport.js';
 export { HttpTransport, hecEnvelope, type HttpTransportOptions } from './http-transport.js';
-
-/** The line a request would produce (no chain, no anonymize): for `explain` and docs. */
-export function buildRequestRecord(format: AuditFormat, ctx: RequestContext, res: RequestEnd, meta: RecordMeta): AuditRecord {
-  return buildRecord(format, requestFacts(ctx, res), meta);
-}
