@@ -49,7 +49,7 @@ export const ERRORS = {
   null_bytes: { status: 400, type: 'invalid_request_error', message: 'The request body contains NUL characters.' },
   invalid_user_id: { status: 400, type: 'invalid_request_error', message: 'The "user" field has an invalid format.' },
   url_not_allowed: { status: 400, type: 'invalid_request_error', message: 'The request refers to a URL that is not allowed.' },
-  path_not_allowed: { status: 400, type: 'invalid_request_error', message: 'A path, folder, file or database name in the request is not allowed (no "..", absolute paths, backslashes, file: URLs or control characters).' },
+  path_not_allowed: { status: 400, type: 'invalid_request_error', message: 'A path, folder, file or database name in the request is not allowed (no "..", absolute paths, backslashes, file: URLs or control characters; no shell characters where the server runs a command).' },
   cross_site_request: { status: 403, type: 'permission_error', message: 'Requests that change state are not accepted from another site.' },
   sensitive_data_blocked: { status: 403, type: 'permission_error', message: 'The request contains sensitive data and was blocked.' },
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Rate limit exceeded. Retry after the time in the Retry-After header.' },

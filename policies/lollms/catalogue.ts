@@ -14,6 +14,11 @@ export interface CatalogueEntry {
   readonly cves: readonly string[];
   /** Body, form or query fields (at any depth) that hold a path, folder, file or database name. */
   readonly pathFields?: readonly string[];
+  /**
+   * Fields the server puts into an OS command line (lollms-webui builds `explorer "..."` / `code "..."` strings from
+   * them): refused when they hold a shell metacharacter or a quote, on top of the path checks.
+   */
+  readonly commandFields?: readonly string[];
   /** Fields holding a URL the server fetches: they go through the SSRF guard. */
   readonly urlFields?: readonly string[];
 }
@@ -93,6 +98,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       'POST /open_discussion_folder', 'POST /open_personality_folder'],
     cves: ['CVE-2024-1520', 'CVE-2024-4267', 'CVE-2024-6250', 'CVE-2024-6985'],
     pathFields: ['path', 'folder_path', 'personality_folder', 'folder'],
+    // CVE-2024-1520 put a command into discussion_id; CVE-2024-4267 into path.
+    commandFields: ['path', 'folder_path', 'personality_folder', 'folder', 'discussion_id', 'message_id', 'personality_name'],
   },
   {
     id: 'databases', class: 'management', title: 'Discussion database selection, import and export',

@@ -7,6 +7,7 @@ export interface CompiledEntry extends CatalogueEntry {
   /** Canonical prefixes ("/personalities/") whose rest is a file path. */
   readonly prefixes: readonly string[];
   readonly pathFieldSet: ReadonlySet<string>;
+  readonly commandFieldSet: ReadonlySet<string>;
   readonly urlFieldSet: ReadonlySet<string>;
   /** "settings (CVE-2024-2358, ...)" for messages. */
   readonly label: string;
@@ -55,7 +56,7 @@ function compileEntry(e: CatalogueEntry): CompiledEntry {
     exact.set(key, set);
   }
   const label = e.cves.length > 0 ? `${e.id} (${e.cves.join(', ')})` : e.id;
-  return { ...e, exact, prefixes, pathFieldSet: new Set(e.pathFields ?? []), urlFieldSet: new Set(e.urlFields ?? []), label };
+  return { ...e, exact, prefixes, pathFieldSet: new Set(e.pathFields ?? []), commandFieldSet: new Set(e.commandFields ?? []), urlFieldSet: new Set(e.urlFields ?? []), label };
 }
 
 let compiled: Catalogue | null = null;
@@ -108,6 +109,14 @@ export function catalogue(): Catalogue {
  * Why a path-like value is refused, or null when it is a plain relative name: `..` segments, absolute paths
  * (/x, C:\x, C:x, \\host), backslashes, file: URLs, NUL and other control characters.
  */
+/** Shell metacharacters and quotes of POSIX shells and cmd.exe: none belongs in an id, a path or a folder name. */
+const SHELL = /[;&|`$<>(){}!*?"'%^\[\]\n\r]/;
+
+/** Why a value that reaches an OS command line is refused, or null. */
+export function unsafeCommandValue(v: string): string | null {
+  return SHELL.test(v) ? 'shell metacharacter or quote' : null;
+}
+
 export function unsafePathValue(v: string): string | null {
   // C0, DEL and C1 (NEL U+0085 is a line break to Python's splitlines and YAML), line/paragraph separators.
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(v)) return 'control character';

