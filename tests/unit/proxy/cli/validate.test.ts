@@ -65,6 +65,24 @@ test('validate: unreadable files, syntax errors and env problems', async () => {
   assert.equal(noEnv.code, 0, noEnv.err);
 });
 
+test('validate: --policy FILE as serve and config show take it, repeatable and mixed with plain files', async () => {
+  const dflt = join(ROOT, 'config/default.toml'), prod = join(ROOT, 'config/production.toml');
+  for (const argv of [['--policy', dflt, '--policy', prod], ['-p', dflt, prod], [`--policy=${dflt}`, '--no-env', '-p', prod]]) {
+    const r = await call(validate, argv);
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
+    assert.equal(r.out, 'OK: 2 file(s) valid\n');
+  }
+  const bad = await call(validate, ['--policy', fx('errors.toml')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^14 problems found; policy not valid$/m);
+  for (const argv of [['--policy'], ['--policy='], ['-p']]) {
+    const r = await call(validate, argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.match(r.err, /^validate: --policy needs a FILE$/m);
+  }
+  assert.match((await call(validate, ['--help'])).out, /^ {2}-p, --policy FILE {2}a policy file, as `serve` and `config show` take it/m);
+});
+
 test('validate: usage', async () => {
   const h = await call(validate, ['--help']);
   assert.equal(h.code, 0);
