@@ -60,7 +60,7 @@ test('validate: unreadable files, syntax errors and env problems', async () => {
   assert.match(s.err, /syntax-error\.toml:4:8: invalid TOML/);
   const e = await call(validate, [REFERENCE], '', { LOLLMSBOT_PORT: 'eighty' });
   assert.equal(e.code, 1);
-  assert.match(e.err, /^env LOLLMSBOT_PORT server\.port: must be integer, got "eighty" \(string\)$/m);
+  assert.match(e.err, /^env LOLLMSBOT_PORT server\.port: must be integer, got "eighty" \(string\); set LOLLMSBOT_PORT=8800$/m);
   const noEnv = await call(validate, ['--no-env', REFERENCE], '', { LOLLMSBOT_PORT: 'eighty' });
   assert.equal(noEnv.code, 0, noEnv.err);
 });
