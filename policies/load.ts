@@ -9,7 +9,7 @@ import type { CompiledPolicy, Policy, ValueOrigin } from '../kernel/policy.js';
 import { locateKeys, nearest, tomlErrorToProblem, joinPath, type Position } from './toml-locate.js';
 import { mergeAll, getPath, hasPath, isPlainObject, deepFreeze, type PlainObject } from './merge.js';
 import { readEnvOverrides, applyEnvOverrides, checkEnvApiKey, plainDates, type EnvOverride } from './env.js';
-import { semanticFindings, policyWarnings, didYouMean, registerPatternCheck } from './semantic.js';
+import { semanticFindings, policyWarnings, didYouMean, registerPatternCheck, secretPathProblem } from './semantic.js';
 import { indexSchema, elsewhere, typeFix, rangeFix, type Fix, type SchemaIndex } from './schema-fixes.js';
 
 export { registerPatternCheck };
@@ -158,6 +158,11 @@ const PATTERN_HINTS: Record<string, string> = {
   fingerprint_sha256: 'the hex SHA-256 fingerprint, e.g. from `openssl x509 -noout -fingerprint -sha256`',
 };
 const BOUNDS: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };
+/** Messages of their own for values refused by a schema pattern, by key path (array indices as "[]"). */
+const PATTERN_EXPLAINED: Record<string, (v: string) => string | null> = {
+  'server.websocket.secret_paths.[]': secretPathProblem,
+};
+
 interface SchemaFinding { segs: string[]; message: string; fix?: Fix }
 
 /** Turns one ajv error into a path, a message that names the bad value, and the fix. */
@@ -195,8 +200,11 @@ function describe(e: ErrorObject, index: SchemaIndex): SchemaFinding {
       return { segs, message: `must be at most ${p.limit} characters, got ${String(data).length}` };
     case 'minItems':
       return { segs, message: `must list at least ${p.limit} entr${p.limit === 1 ? 'y' : 'ies'}, got ${show(data)}` };
-    case 'pattern':
+    case 'pattern': {
+      const explained = PATTERN_EXPLAINED[segs.map((s) => (/^\d+$/.test(s) ? '[]' : s)).join('.')]?.(String(data));
+      if (explained) return { segs, message: explained };
       return { segs, message: `must match /${p.pattern}/, got ${show(data)}${PATTERN_HINTS[last] ? `; use ${PATTERN_HINTS[last]}` : ''}` };
+    }
     case 'format': {
       if (p.format === 'regex') {
         let why = 'invalid';

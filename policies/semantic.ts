@@ -89,6 +89,29 @@ function checkUnicodeRegex(path: (string | number)[], source: unknown): Finding[
   }
 }
 
+const REGEX_SYNTAX = /[\^$\\[\]()|?*+]/;
+/**
+ * A `server.websocket.secret_paths` entry is a path template (proxy/upgrade.ts compileSecretPaths): literal segments
+ * and whole-segment {name} placeholders. A regular expression there would only match its own text, so the secret
+ * segment would be logged; the message shows the template built from the value.
+ */
+export function secretPathProblem(template: string): string | null {
+  const regexLike = REGEX_SYNTAX.test(template);
+  const partial = template.split('/').find((seg) => /[{}]/.test(seg) && !/^\{[^/{}]*\}$/.test(seg));
+  if (!regexLike && partial === undefined && template.startsWith('/')) return null;
+  let names = 0;
+  const body = template.replace(/^\^/, '').replace(/\/?\$$/, '').replace(/^\/?/, '/');
+  const example = body.split('/').map((seg, i) => {
+    if (i === 0 || /^\{[^/{}]*\}$/.test(seg) || (!REGEX_SYNTAX.test(seg) && !/[{}]/.test(seg))) return seg;
+    names += 1;
+    return names === 1 ? '{token}' : `{token${names}}`;
+  }).join('/');
+  const form = 'a path template: literal segments and whole {name} segments, each {name} standing for one path segment';
+  if (regexLike) return `${show(template)} is a regular expression, but secret_paths takes ${form} (a regex would match only its own text, and the secret would be logged); write ${show(example)}`;
+  if (partial !== undefined) return `${show(template)}: the placeholder in segment ${show(partial)} must be the whole segment (${form}); write ${show(example)}`;
+  return `${show(template)} must start with "/" (${form}); write ${show(example)}`;
+}
+
 function roleProblem(path: (string | number)[], role: unknown, roles: string[], what: string): Finding[] {
   if (typeof role !== 'string' || roles.includes(role)) return [];
   const near = didYouMean(role, roles);
@@ -158,6 +181,11 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
   if (cors.credentials === true && arr(cors.origins).includes('*')) {
     out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
   }
+  arr(obj(server.websocket).secret_paths).forEach((t, i) => {
+    // one not starting with "/" is the schema's pattern error, which explains it with the same function
+    const msg = typeof t === 'string' && t.startsWith('/') ? secretPathProblem(t) : null;
+    if (msg) out.push({ path: ['server', 'websocket', 'secret_paths', i], message: msg });
+  });
   out.push(...checkUnicodeRegex(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
   out.push(...redisFindings(obj(sec.rate_limiting)));
   const patterns = obj(obj(sec.information_disclosure).patterns);

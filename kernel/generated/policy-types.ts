@@ -10,7 +10,7 @@ export interface WebSocketSection {
   readonly "max_lifetime_seconds": number;
   /** Query parameter that may carry the API key on an upgrade, for browsers that cannot set headers; removed before forwarding, never logged. "" accepts keys only in headers or the Sec-WebSocket-Protocol value. */
   readonly "query_key_param": string;
-  /** Path templates whose {placeholder} segments are credentials (e.g. "/ws/dm/{token}"): audit lines and metrics of matching upgrades show the template, never the segment. */
+  /** Path templates whose {placeholder} segments are credentials (e.g. "/ws/dm/{token}"): audit lines and metrics of matching upgrades show the template, never the segment. Not regular expressions: literal segments and whole-segment {name} placeholders, each standing for one path segment ("^/ws/[a-f0-9]+$" is refused; write "/ws/{token}"). */
   readonly "secret_paths": Array<string>;
 }
 

@@ -46,6 +46,20 @@ async function acceptedEverywhere(file: string): Promise<string> {
   return runs[2].out;
 }
 
+test('secret_paths: a raw regex is refused with the template built from it', async () => {
+  const f = policy('[server.websocket]', 'secret_paths = [', '  "^/ws/[a-f0-9]+$",', '  "/ws/dm/[0-9a-f]{32}",', '  "/ws/dm-{token}",', '  "/ws/dm/{token}",', ']');
+  const form = 'a path template: literal segments and whole {name} segments, each {name} standing for one path segment';
+  await refusedEverywhere(f, [
+    // not starting with "/": the schema's pattern error, explained the same way
+    `${f}:3:3 server.websocket.secret_paths.0: "^/ws/[a-f0-9]+$" is a regular expression, but secret_paths takes ${form} (a regex would match only its own text, and the secret would be logged); write "/ws/{token}"`,
+    // starting with "/": the semantic check
+    `${f}:4:3 server.websocket.secret_paths.1: "/ws/dm/[0-9a-f]{32}" is a regular expression, but secret_paths takes ${form} (a regex would match only its own text, and the secret would be logged); write "/ws/dm/{token}"`,
+    `${f}:5:3 server.websocket.secret_paths.2: "/ws/dm-{token}": the placeholder in segment "dm-{token}" must be the whole segment (${form}); write "/ws/{token}"`,
+  ]);
+  const fixed = policy('[server.websocket]', 'secret_paths = ["/ws/{token}", "/ws/dm/{token}", "/socket/{room}/{key}"]');
+  await acceptedEverywhere(fixed);
+});
+
 test('type and range errors name the expected type or bound and the literal to write', async () => {
   const f = policy(
     '[server]', 'port = 70000', 'max_connections_per_ip = -1',
