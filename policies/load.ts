@@ -209,7 +209,7 @@ function describe(e: ErrorObject, index: SchemaIndex): SchemaFinding {
       if (p.format === 'regex') {
         let why = 'invalid';
         try { new RegExp(String(data)); } catch (err) { why = (err as Error).message; }
-        return { segs, message: `must be a valid regular expression, got ${show(data)} (${why})` };
+        return { segs, message: `must be a valid regular expression, got ${show(data)} (${why}); check brackets and escapes (in TOML basic strings a backslash is written "\\\\")` };
       }
       if (p.format === 'date-or-datetime') {
         return { segs, message: `must be a date (2026-11-01) or a date-time (2026-11-01T00:00:00Z), got ${show(data)}` };

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
 import { editDistance } from './edit-distance.js';
-import { checkPatternSafety } from './disclosure/safety.js';
+import { checkPatternSafety, backtrackingProblem, anchoring } from './disclosure/safety.js';
 import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
 import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 
@@ -87,6 +87,23 @@ function checkUnicodeRegex(path: (string | number)[], source: unknown): Finding[
     try { new RegExp(source); } catch { return []; }
     return [{ path, message: `pattern ${show(source)} is not valid in Unicode mode (${(e as Error).message}); escape only syntax characters (e.g. "_" not "\\_")` }];
   }
+}
+
+/**
+ * security.validation.user_id_pattern runs in V8's backtracking engine on every request's "user" field: it must be
+ * anchored at both ends (else "x<script>" passes because it contains an "x") and free of catastrophic shapes.
+ */
+function checkUserIdPattern(path: (string | number)[], source: unknown): Finding[] {
+  if (typeof source !== 'string') return [];
+  try { new RegExp(source, 'u'); } catch { return []; } // the schema's and checkUnicodeRegex's to report
+  const slow = backtrackingProblem(source);
+  if (slow) {
+    return [{ path, message: `pattern ${show(source)} ${slow.replace(/\. Fix: /, '; it runs on every request\'s "user" field, so one crafted value could stall the proxy. Fix: ')}` }];
+  }
+  const a = anchoring(source);
+  if (!a || (a.start && a.end)) return [];
+  const fixed = a.alternation ? `^(?:${source})$` : `${a.start ? '' : '^'}${source}${a.end ? '' : '$'}`;
+  return [{ path, message: `pattern ${show(source)} is not anchored at both ends, so a "user" value passes as soon as any part of it matches; write ${show(fixed)}` }];
 }
 
 const REGEX_SYNTAX = /[\^$\\[\]()|?*+]/;
@@ -187,6 +204,7 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
     if (msg) out.push({ path: ['server', 'websocket', 'secret_paths', i], message: msg });
   });
   out.push(...checkUnicodeRegex(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
+  out.push(...checkUserIdPattern(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
   out.push(...redisFindings(obj(sec.rate_limiting)));
   const patterns = obj(obj(sec.information_disclosure).patterns);
   for (const [name, src] of Object.entries(patterns)) {

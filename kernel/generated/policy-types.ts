@@ -326,7 +326,7 @@ export interface ValidationSection {
   readonly "reject_null_bytes": boolean;
   /** NFC-normalise strings before checks and forwarding. */
   readonly "normalize_unicode": boolean;
-  /** Regular expression the body's "user" field must match, when present. */
+  /** Regular expression the body's "user" field must match, when present. Compiled with the "u" flag; must be anchored at both ends ("^...$") and free of nested repeats such as "(a+)+", since it runs on every request. */
   readonly "user_id_pattern": string;
   /** POST/PUT/PATCH bodies must be well-formed JSON objects: 400 (415 for another content type) otherwise. */
   readonly "json_only": boolean;

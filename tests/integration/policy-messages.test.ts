@@ -60,6 +60,26 @@ test('secret_paths: a raw regex is refused with the template built from it', asy
   await acceptedEverywhere(fixed);
 });
 
+test('user_id_pattern: invalid, catastrophic and unanchored patterns are refused with the pattern to write', async () => {
+  const invalid = policy('[security.validation]', 'user_id_pattern = "^[a-z+$"');
+  await refusedEverywhere(invalid, [
+    `${invalid}:2:1 security.validation.user_id_pattern: must be a valid regular expression, got "^[a-z+$" (Invalid regular expression: /^[a-z+$/: Unterminated character class); check brackets and escapes (in TOML basic strings a backslash is written "\\\\")`,
+  ]);
+  const slow = policy('[security.validation]', 'user_id_pattern = "^([a-z]+)+$"');
+  await refusedEverywhere(slow, [
+    `${slow}:2:1 security.validation.user_id_pattern: pattern "^([a-z]+)+$" has a repeat nested inside another repeat (like "(a+)+"), which can backtrack catastrophically; it runs on every request's "user" field, so one crafted value could stall the proxy. Fix: repeat only the inner item, e.g. "(a+)+" becomes "a+", "(\\w+\\s?)+" becomes "[\\w\\s]+"`,
+  ]);
+  const open = policy('[security.validation]', "user_id_pattern = '[A-Za-z0-9_]{1,64}'");
+  await refusedEverywhere(open, [
+    `${open}:2:1 security.validation.user_id_pattern: pattern "[A-Za-z0-9_]{1,64}" is not anchored at both ends, so a "user" value passes as soon as any part of it matches; write "^[A-Za-z0-9_]{1,64}$"`,
+  ]);
+  const alternation = policy('[security.validation]', "user_id_pattern = '^admin|[a-z]+$'");
+  await refusedEverywhere(alternation, [
+    `${alternation}:2:1 security.validation.user_id_pattern: pattern "^admin|[a-z]+$" is not anchored at both ends, so a "user" value passes as soon as any part of it matches; write "^(?:^admin|[a-z]+$)$"`,
+  ]);
+  await acceptedEverywhere(policy('[security.validation]', "user_id_pattern = '^(?:admin|[a-z]{1,32})$'"));
+});
+
 test('type and range errors name the expected type or bound and the literal to write', async () => {
   const f = policy(
     '[server]', 'port = 70000', 'max_connections_per_ip = -1',
