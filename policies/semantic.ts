@@ -129,6 +129,35 @@ export function secretPathProblem(template: string): string | null {
   return `${show(template)} must start with "/" (${form}); write ${show(example)}`;
 }
 
+/** security.cors.origins entries, as policies/cors.ts matches them: "*", or exactly the Origin a browser sends. */
+function originProblem(origin: string): string | null {
+  if (origin === '*') return null;
+  const form = 'an origin is scheme://host[:port], exactly as browsers send it in the Origin header';
+  if (origin.trim() === 'null') {
+    return `"null" is the Origin of sandboxed iframes, file:// pages and cross-origin redirects, which any site can produce, so listing it would trust them all; list the page's real origin, e.g. "https://app.example.com"`;
+  }
+  const text = origin.replace(/\/+$/, ''); // cors.ts drops trailing slashes before matching
+  if (text.includes('*')) {
+    return `${show(origin)}: wildcards are not supported (origins are matched exactly; ${form}); list each origin, e.g. ${show(text.replace(/\*/g, 'app'))}, or "*" alone for any origin (not with credentials)`;
+  }
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(text);
+  if (!m) {
+    const host = text.replace(/^(https?:)?\/*/i, '').split(/[/?#]/)[0];
+    const scheme = /^(localhost|127\.|\[::1\])/.test(host) ? 'http' : 'https';
+    return `${show(origin)} has no scheme (${form}); write ${show(`${scheme}://${host}`)}`;
+  }
+  const [, scheme, host, rest] = m;
+  if (!/^https?$/i.test(scheme)) {
+    // e.g. chrome-extension://<id>, tauri://localhost: browsers send these as written
+    return host !== '' && rest === '' ? null : `${show(origin)} is not ${form}; write ${show(`${scheme}://${host || 'localhost'}`)}`;
+  }
+  let url: URL;
+  try { url = new URL(text); } catch { return `${show(origin)} is not ${form}; write it like "https://app.example.com"`; }
+  if (url.origin === text) return null;
+  const why = rest !== '' ? 'has a path, query or fragment' : url.username || url.password ? 'has user info' : 'is not written as browsers send it (lowercase scheme and host, no default port)';
+  return `${show(origin)} ${why}, so it would never match (${form}); write ${show(url.origin)}`;
+}
+
 function roleProblem(path: (string | number)[], role: unknown, roles: string[], what: string): Finding[] {
   if (typeof role !== 'string' || roles.includes(role)) return [];
   const near = didYouMean(role, roles);
@@ -198,6 +227,10 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
   if (cors.credentials === true && arr(cors.origins).includes('*')) {
     out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
   }
+  arr(cors.origins).forEach((o, i) => {
+    const msg = typeof o === 'string' ? originProblem(o) : null;
+    if (msg) out.push({ path: ['security', 'cors', 'origins', i], message: msg });
+  });
   arr(obj(server.websocket).secret_paths).forEach((t, i) => {
     // one not starting with "/" is the schema's pattern error, which explains it with the same function
     const msg = typeof t === 'string' && t.startsWith('/') ? secretPathProblem(t) : null;

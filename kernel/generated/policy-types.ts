@@ -170,7 +170,7 @@ export interface AuthorizationSection {
 export interface CorsSection {
   /** Answer CORS; with false no Access-Control-* header is ever sent. */
   readonly "enabled": boolean;
-  /** Allowed origins, exact ("https://app.example.com") or "*" for any (not with credentials); env LOLLMSBOT_CORS_ORIGINS (comma-separated). */
+  /** Allowed origins, exact ("https://app.example.com") or "*" for any (not with credentials); env LOLLMSBOT_CORS_ORIGINS (comma-separated). Each is scheme://host[:port] as browsers send it in the Origin header (lowercase host, no default port, no path; a trailing "/" is ignored); no wildcards inside a host, and not "null" (sandboxed iframes and file:// pages send it). */
   readonly "origins": Array<string>;
   /** Allowed methods. */
   readonly "methods": Array<string>;

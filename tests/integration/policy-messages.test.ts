@@ -130,6 +130,30 @@ test('a section or key at the wrong place names where it belongs', async () => {
   ]);
 });
 
+test('cors origins: only what the CORS stage can match is accepted, each refusal shows the origin form', async () => {
+  const f = policy(
+    '[security.cors]', 'origins = [',
+    '  "example.com",', '  "https://example.com/app",', '  "https://*.example.com",', '  "null",',
+    '  "https://Example.com:443",', '  "localhost:5173",', ']',
+  );
+  const form = 'an origin is scheme://host[:port], exactly as browsers send it in the Origin header';
+  await refusedEverywhere(f, [
+    `${f}:3:3 security.cors.origins.0: "example.com" has no scheme (${form}); write "https://example.com"`,
+    `${f}:4:3 security.cors.origins.1: "https://example.com/app" has a path, query or fragment, so it would never match (${form}); write "https://example.com"`,
+    `${f}:5:3 security.cors.origins.2: "https://*.example.com": wildcards are not supported (origins are matched exactly; ${form}); list each origin, e.g. "https://app.example.com", or "*" alone for any origin (not with credentials)`,
+    `${f}:6:3 security.cors.origins.3: "null" is the Origin of sandboxed iframes, file:// pages and cross-origin redirects, which any site can produce, so listing it would trust them all; list the page's real origin, e.g. "https://app.example.com"`,
+    `${f}:7:3 security.cors.origins.4: "https://Example.com:443" is not written as browsers send it (lowercase scheme and host, no default port), so it would never match (${form}); write "https://example.com"`,
+    `${f}:8:3 security.cors.origins.5: "localhost:5173" has no scheme (${form}); write "http://localhost:5173"`,
+  ]);
+  // A trailing "/" is dropped by the CORS stage before matching, so it is accepted; so are "*" and other schemes.
+  const ok = policy('[security.cors]', 'origins = ["https://example.com/", "http://localhost:3000", "http://[::1]:8080", "chrome-extension://abcdefghijklmnop", "*"]');
+  assert.match(await acceptedEverywhere(ok), /^origins = \[ "https:\/\/example\.com\/", /m);
+  // The environment list goes through the same check, named by its variable.
+  const c = runCli(['validate', '--policy', ok], { LOLLMSBOT_CORS_ORIGINS: 'https://a.example.com,a.example.com' });
+  assert.equal((await c.exited).code, 1);
+  assert.ok(c.stderr().split('\n').includes(`env LOLLMSBOT_CORS_ORIGINS security.cors.origins.1: "a.example.com" has no scheme (${form}); write "https://a.example.com"`), c.stderr());
+});
+
 test('validate takes --policy FILE like serve and config show, repeated and mixed with plain files', async () => {
   const base = policy('[server]', 'port = 0');
   const overlay = policy('[upstream]', 'timeout_seconds = "30"');
