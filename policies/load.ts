@@ -9,7 +9,8 @@ import type { CompiledPolicy, Policy, ValueOrigin } from '../kernel/policy.js';
 import { locateKeys, nearest, tomlErrorToProblem, joinPath, type Position } from './toml-locate.js';
 import { mergeAll, getPath, hasPath, isPlainObject, deepFreeze, type PlainObject } from './merge.js';
 import { readEnvOverrides, applyEnvOverrides, checkEnvApiKey, plainDates, type EnvOverride } from './env.js';
-import { semanticFindings, policyWarnings, didYouMean, registerPatternCheck } from './semantic.js';
+import { semanticFindings, policyWarnings, didYouMean, registerPatternCheck, secretPathProblem } from './semantic.js';
+import { indexSchema, elsewhere, typeFix, rangeFix, type Fix, type SchemaIndex } from './schema-fixes.js';
 
 export { registerPatternCheck };
 export type { PatternCheck } from './semantic.js';
@@ -82,8 +83,9 @@ export function compileSchemaValidator(text: string, runtime = false): ValidateF
   return ajv.compile(JSON.parse(text) as PlainObject);
 }
 
-let compiled: { schema: PlainObject; validate: ValidateFunction } | null = null;
-function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } {
+interface CompiledSchema { schema: PlainObject; validate: ValidateFunction; index: SchemaIndex }
+let compiled: CompiledSchema | null = null;
+function schemaValidator(): CompiledSchema {
   if (compiled) return compiled;
   const url = [SCHEMA_URL, new URL('../config/policy.schema.json', import.meta.url)].find((u) => existsSync(u)) ?? SCHEMA_URL;
   const file = fileURLToPath(url);
@@ -96,7 +98,7 @@ function schemaValidator(): { schema: PlainObject; validate: ValidateFunction } 
     const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
     throw new PolicyError([{ file, line: 0, col: 0, path: '', message: `cannot read the policy schema (${why}); it ships with lollms-guard as config/policy.schema.json: restore it (git checkout config/policy.schema.json, or reinstall)` }]);
   }
-  compiled = { schema, validate: compileSchemaValidator(text) };
+  compiled = { schema, validate: compileSchemaValidator(text), index: indexSchema(schema) };
   return compiled;
 }
 
@@ -133,12 +135,18 @@ function originOf(layers: readonly Layer[], overrides: readonly EnvOverride[], s
   return { source: 'default', exact: false };
 }
 
-function problemAt(layers: readonly Layer[], overrides: readonly EnvOverride[], segs: Segs, message: string): PolicyProblem {
+/** A located problem; a fix is written for where the value came from (`write key = 30` in a file, `set NAME=30` in env). */
+function problemAt(layers: readonly Layer[], overrides: readonly EnvOverride[], segs: Segs, message: string, fix?: Fix): PolicyProblem {
   const o = originOf(layers, overrides, segs);
   const path = joinPath(segs);
-  if (o.source === 'env') return { file: o.env ?? '', line: 0, col: 0, path, message, env: o.env };
-  if (o.source === 'file') return { file: o.file ?? '', line: o.line ?? 0, col: o.col ?? 0, path, message };
-  return { file: layers[layers.length - 1]?.file ?? '(defaults)', line: 0, col: 0, path, message };
+  if (o.source === 'env') {
+    const env = o.env ?? '';
+    const text = fix?.envValue !== undefined ? `${message}; set ${env}=${fix.envValue}` : message;
+    return { file: env, line: 0, col: 0, path, message: text, env: o.env };
+  }
+  const text = fix ? `${message}; ${fix.toml}` : message;
+  if (o.source === 'file') return { file: o.file ?? '', line: o.line ?? 0, col: o.col ?? 0, path, message: text };
+  return { file: layers[layers.length - 1]?.file ?? '(defaults)', line: 0, col: 0, path, message: text };
 }
 
 const show = (v: unknown): string => { const s = JSON.stringify(v) ?? String(v); return s.length > 80 ? `${s.slice(0, 77)}...` : s; };
@@ -150,9 +158,15 @@ const PATTERN_HINTS: Record<string, string> = {
   fingerprint_sha256: 'the hex SHA-256 fingerprint, e.g. from `openssl x509 -noout -fingerprint -sha256`',
 };
 const BOUNDS: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };
+/** Messages of their own for values refused by a schema pattern, by key path (array indices as "[]"). */
+const PATTERN_EXPLAINED: Record<string, (v: string) => string | null> = {
+  'server.websocket.secret_paths.[]': secretPathProblem,
+};
 
-/** Turns one ajv error into a path and a message that names the bad value and the fix. */
-function describe(e: ErrorObject): { segs: string[]; message: string } {
+interface SchemaFinding { segs: string[]; message: string; fix?: Fix }
+
+/** Turns one ajv error into a path, a message that names the bad value, and the fix. */
+function describe(e: ErrorObject, index: SchemaIndex): SchemaFinding {
   const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const p = e.params as Record<string, unknown>;
   const data = e.data;
@@ -161,14 +175,23 @@ function describe(e: ErrorObject): { segs: string[]; message: string } {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       const allowed = Object.keys((e.parentSchema?.properties ?? {}) as object);
+      // the same name elsewhere in the schema (a misplaced section or key) before a look-alike here, then the list
+      const there = elsewhere(index, segs, key, isPlainObject(data) ? data[key] : undefined);
       const near = didYouMean(key, allowed);
-      const fix = near ? `did you mean ${show(near)}?` : `allowed here: ${allowed.join(', ')}`;
+      const fix = there ?? (near ? `did you mean ${show(near)}?` : `allowed here: ${allowed.join(', ')}`);
       return { segs: [...segs, key], message: `unknown key ${show(key)}; ${fix}` };
     }
     case 'required':
       return { segs: [...segs, String(p.missingProperty)], message: `missing required key ${show(p.missingProperty)}; add it${PATTERN_HINTS[String(p.missingProperty)] ? ` (${PATTERN_HINTS[String(p.missingProperty)]})` : ''}` };
-    case 'type':
-      return { segs, message: `must be ${TYPE_NAMES[String(p.type)] ?? p.type}, got ${show(data)} (${kindOf(data)})` };
+    case 'type': {
+      const want = String(p.type);
+      const tables = want === 'array' && isPlainObject(data) && (e.parentSchema?.items as PlainObject | undefined)?.type === 'object';
+      return {
+        segs,
+        message: `must be ${tables ? 'an array of tables' : TYPE_NAMES[want] ?? want}, got ${tables ? 'a single table' : `${show(data)} (${kindOf(data)})`}`,
+        fix: typeFix(segs, want, data, (e.parentSchema ?? {}) as PlainObject),
+      };
+    }
     case 'enum':
       return { segs, message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}, got ${show(data)}` };
     case 'minLength':
@@ -177,13 +200,16 @@ function describe(e: ErrorObject): { segs: string[]; message: string } {
       return { segs, message: `must be at most ${p.limit} characters, got ${String(data).length}` };
     case 'minItems':
       return { segs, message: `must list at least ${p.limit} entr${p.limit === 1 ? 'y' : 'ies'}, got ${show(data)}` };
-    case 'pattern':
+    case 'pattern': {
+      const explained = PATTERN_EXPLAINED[segs.map((s) => (/^\d+$/.test(s) ? '[]' : s)).join('.')]?.(String(data));
+      if (explained) return { segs, message: explained };
       return { segs, message: `must match /${p.pattern}/, got ${show(data)}${PATTERN_HINTS[last] ? `; use ${PATTERN_HINTS[last]}` : ''}` };
+    }
     case 'format': {
       if (p.format === 'regex') {
         let why = 'invalid';
         try { new RegExp(String(data)); } catch (err) { why = (err as Error).message; }
-        return { segs, message: `must be a valid regular expression, got ${show(data)} (${why})` };
+        return { segs, message: `must be a valid regular expression, got ${show(data)} (${why}); check brackets and escapes (in TOML basic strings a backslash is written "\\\\")` };
       }
       if (p.format === 'date-or-datetime') {
         return { segs, message: `must be a date (2026-11-01) or a date-time (2026-11-01T00:00:00Z), got ${show(data)}` };
@@ -191,19 +217,23 @@ function describe(e: ErrorObject): { segs: string[]; message: string } {
       return { segs, message: `must be a valid ${p.format}, got ${show(data)}` };
     }
     default:
-      if (BOUNDS[e.keyword]) return { segs, message: `must be ${BOUNDS[e.keyword]} ${p.limit}, got ${show(data)}` };
+      if (BOUNDS[e.keyword]) {
+        const schema = (e.parentSchema ?? {}) as PlainObject;
+        const what = schema.type === 'integer' ? 'an integer' : 'a number';
+        return { segs, message: `must be ${what} ${BOUNDS[e.keyword]} ${p.limit}, got ${show(data)}`, fix: rangeFix(segs, e.keyword, Number(p.limit), schema) };
+      }
       return { segs, message: `${e.message ?? 'is invalid'}, got ${show(data)}` };
   }
 }
 
 /** Schema errors, one per path and reason (a wrong type hides the other complaints about the same value). */
-function schemaFindings(errors: readonly ErrorObject[]): { segs: string[]; message: string }[] {
+function schemaFindings(errors: readonly ErrorObject[], index: SchemaIndex): SchemaFinding[] {
   const typeBad = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const seen = new Set<string>();
-  const out: { segs: string[]; message: string }[] = [];
+  const out: SchemaFinding[] = [];
   for (const e of errors) {
     if (typeBad.has(e.instancePath) && e.keyword !== 'type') continue;
-    const d = describe(e);
+    const d = describe(e, index);
     const key = `${joinPath(d.segs)}\0${d.message}`;
     if (!seen.has(key)) { seen.add(key); out.push(d); }
   }
@@ -256,7 +286,7 @@ export function stableJson(v: unknown): string {
  * Throws PolicyError carrying every problem found.
  */
 export function loadPolicy(files: string[], env: NodeJS.ProcessEnv = process.env): CompiledPolicy {
-  const { schema, validate } = schemaValidator();
+  const { schema, validate, index } = schemaValidator();
   const problems: PolicyProblem[] = [];
   const layers = files.map((f) => readLayer(f, problems)).filter((l): l is Layer => l !== null);
   const data = mergeAll(layers.map((l) => l.tree));
@@ -266,7 +296,7 @@ export function loadPolicy(files: string[], env: NodeJS.ProcessEnv = process.env
   problems.push(...envRead.problems, ...applyEnvOverrides(data, overrides));
 
   if (!validate(data)) {
-    for (const f of schemaFindings(validate.errors ?? [])) problems.push(problemAt(layers, overrides, f.segs, f.message));
+    for (const f of schemaFindings(validate.errors ?? [], index)) problems.push(problemAt(layers, overrides, f.segs, f.message, f.fix));
   }
   for (const f of semanticFindings(data)) problems.push(problemAt(layers, overrides, f.path, f.message));
   const minLen = getPath(data, ['security', 'authentication', 'api_key_min_length']);

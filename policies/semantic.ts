@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from './merge.js';
 import { editDistance } from './edit-distance.js';
-import { checkPatternSafety } from './disclosure/safety.js';
+import { checkPatternSafety, backtrackingProblem, anchoring } from './disclosure/safety.js';
 import { oidcFindings, oidcWarnings } from './oidc/semantic.js';
 import { anonymousExposure, anonymousListenerFinding, routeFindings, routeWarnings } from './lollms/policy-checks.js';
 
@@ -89,6 +89,75 @@ function checkUnicodeRegex(path: (string | number)[], source: unknown): Finding[
   }
 }
 
+/**
+ * security.validation.user_id_pattern runs in V8's backtracking engine on every request's "user" field: it must be
+ * anchored at both ends (else "x<script>" passes because it contains an "x") and free of catastrophic shapes.
+ */
+function checkUserIdPattern(path: (string | number)[], source: unknown): Finding[] {
+  if (typeof source !== 'string') return [];
+  try { new RegExp(source, 'u'); } catch { return []; } // the schema's and checkUnicodeRegex's to report
+  const slow = backtrackingProblem(source);
+  if (slow) {
+    return [{ path, message: `pattern ${show(source)} ${slow.replace(/\. Fix: /, '; it runs on every request\'s "user" field, so one crafted value could stall the proxy. Fix: ')}` }];
+  }
+  const a = anchoring(source);
+  if (!a || (a.start && a.end)) return [];
+  const fixed = a.alternation ? `^(?:${source})$` : `${a.start ? '' : '^'}${source}${a.end ? '' : '$'}`;
+  return [{ path, message: `pattern ${show(source)} is not anchored at both ends, so a "user" value passes as soon as any part of it matches; write ${show(fixed)}` }];
+}
+
+const REGEX_SYNTAX = /[\^$\\[\]()|?*+]/;
+/**
+ * A `server.websocket.secret_paths` entry is a path template (proxy/upgrade.ts compileSecretPaths): literal segments
+ * and whole-segment {name} placeholders. A regular expression there would only match its own text, so the secret
+ * segment would be logged; the message shows the template built from the value.
+ */
+export function secretPathProblem(template: string): string | null {
+  const regexLike = REGEX_SYNTAX.test(template);
+  const partial = template.split('/').find((seg) => /[{}]/.test(seg) && !/^\{[^/{}]*\}$/.test(seg));
+  if (!regexLike && partial === undefined && template.startsWith('/')) return null;
+  let names = 0;
+  const body = template.replace(/^\^/, '').replace(/\/?\$$/, '').replace(/^\/?/, '/');
+  const example = body.split('/').map((seg, i) => {
+    if (i === 0 || /^\{[^/{}]*\}$/.test(seg) || (!REGEX_SYNTAX.test(seg) && !/[{}]/.test(seg))) return seg;
+    names += 1;
+    return names === 1 ? '{token}' : `{token${names}}`;
+  }).join('/');
+  const form = 'a path template: literal segments and whole {name} segments, each {name} standing for one path segment';
+  if (regexLike) return `${show(template)} is a regular expression, but secret_paths takes ${form} (a regex would match only its own text, and the secret would be logged); write ${show(example)}`;
+  if (partial !== undefined) return `${show(template)}: the placeholder in segment ${show(partial)} must be the whole segment (${form}); write ${show(example)}`;
+  return `${show(template)} must start with "/" (${form}); write ${show(example)}`;
+}
+
+/** security.cors.origins entries, as policies/cors.ts matches them: "*", or exactly the Origin a browser sends. */
+function originProblem(origin: string): string | null {
+  if (origin === '*') return null;
+  const form = 'an origin is scheme://host[:port], exactly as browsers send it in the Origin header';
+  if (origin.trim() === 'null') {
+    return `"null" is the Origin of sandboxed iframes, file:// pages and cross-origin redirects, which any site can produce, so listing it would trust them all; list the page's real origin, e.g. "https://app.example.com"`;
+  }
+  const text = origin.replace(/\/+$/, ''); // cors.ts drops trailing slashes before matching
+  if (text.includes('*')) {
+    return `${show(origin)}: wildcards are not supported (origins are matched exactly; ${form}); list each origin, e.g. ${show(text.replace(/\*/g, 'app'))}, or "*" alone for any origin (not with credentials)`;
+  }
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(text);
+  if (!m) {
+    const host = text.replace(/^(https?:)?\/*/i, '').split(/[/?#]/)[0];
+    const scheme = /^(localhost|127\.|\[::1\])/.test(host) ? 'http' : 'https';
+    return `${show(origin)} has no scheme (${form}); write ${show(`${scheme}://${host}`)}`;
+  }
+  const [, scheme, host, rest] = m;
+  if (!/^https?$/i.test(scheme)) {
+    // e.g. chrome-extension://<id>, tauri://localhost: browsers send these as written
+    return host !== '' && rest === '' ? null : `${show(origin)} is not ${form}; write ${show(`${scheme}://${host || 'localhost'}`)}`;
+  }
+  let url: URL;
+  try { url = new URL(text); } catch { return `${show(origin)} is not ${form}; write it like "https://app.example.com"`; }
+  if (url.origin === text) return null;
+  const why = rest !== '' ? 'has a path, query or fragment' : url.username || url.password ? 'has user info' : 'is not written as browsers send it (lowercase scheme and host, no default port)';
+  return `${show(origin)} ${why}, so it would never match (${form}); write ${show(url.origin)}`;
+}
+
 function roleProblem(path: (string | number)[], role: unknown, roles: string[], what: string): Finding[] {
   if (typeof role !== 'string' || roles.includes(role)) return [];
   const near = didYouMean(role, roles);
@@ -158,7 +227,17 @@ export function semanticFindings(p: Record<string, unknown>): Finding[] {
   if (cors.credentials === true && arr(cors.origins).includes('*')) {
     out.push({ path: ['security', 'cors', 'origins'], message: 'origin "*" cannot be combined with credentials = true; list the exact origins or set credentials = false' });
   }
+  arr(cors.origins).forEach((o, i) => {
+    const msg = typeof o === 'string' ? originProblem(o) : null;
+    if (msg) out.push({ path: ['security', 'cors', 'origins', i], message: msg });
+  });
+  arr(obj(server.websocket).secret_paths).forEach((t, i) => {
+    // one not starting with "/" is the schema's pattern error, which explains it with the same function
+    const msg = typeof t === 'string' && t.startsWith('/') ? secretPathProblem(t) : null;
+    if (msg) out.push({ path: ['server', 'websocket', 'secret_paths', i], message: msg });
+  });
   out.push(...checkUnicodeRegex(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
+  out.push(...checkUserIdPattern(['security', 'validation', 'user_id_pattern'], obj(sec.validation).user_id_pattern));
   out.push(...redisFindings(obj(sec.rate_limiting)));
   const patterns = obj(obj(sec.information_disclosure).patterns);
   for (const [name, src] of Object.entries(patterns)) {

@@ -10,7 +10,7 @@ export interface WebSocketSection {
   readonly "max_lifetime_seconds": number;
   /** Query parameter that may carry the API key on an upgrade, for browsers that cannot set headers; removed before forwarding, never logged. "" accepts keys only in headers or the Sec-WebSocket-Protocol value. */
   readonly "query_key_param": string;
-  /** Path templates whose {placeholder} segments are credentials (e.g. "/ws/dm/{token}"): audit lines and metrics of matching upgrades show the template, never the segment. */
+  /** Path templates whose {placeholder} segments are credentials (e.g. "/ws/dm/{token}"): audit lines and metrics of matching upgrades show the template, never the segment. Not regular expressions: literal segments and whole-segment {name} placeholders, each standing for one path segment ("^/ws/[a-f0-9]+$" is refused; write "/ws/{token}"). */
   readonly "secret_paths": Array<string>;
 }
 
@@ -170,7 +170,7 @@ export interface AuthorizationSection {
 export interface CorsSection {
   /** Answer CORS; with false no Access-Control-* header is ever sent. */
   readonly "enabled": boolean;
-  /** Allowed origins, exact ("https://app.example.com") or "*" for any (not with credentials); env LOLLMSBOT_CORS_ORIGINS (comma-separated). */
+  /** Allowed origins, exact ("https://app.example.com") or "*" for any (not with credentials); env LOLLMSBOT_CORS_ORIGINS (comma-separated). Each is scheme://host[:port] as browsers send it in the Origin header (lowercase host, no default port, no path; a trailing "/" is ignored); no wildcards inside a host, and not "null" (sandboxed iframes and file:// pages send it). */
   readonly "origins": Array<string>;
   /** Allowed methods. */
   readonly "methods": Array<string>;
@@ -326,7 +326,7 @@ export interface ValidationSection {
   readonly "reject_null_bytes": boolean;
   /** NFC-normalise strings before checks and forwarding. */
   readonly "normalize_unicode": boolean;
-  /** Regular expression the body's "user" field must match, when present. */
+  /** Regular expression the body's "user" field must match, when present. Compiled with the "u" flag; must be anchored at both ends ("^...$") and free of nested repeats such as "(a+)+", since it runs on every request. */
   readonly "user_id_pattern": string;
   /** POST/PUT/PATCH bodies must be well-formed JSON objects: 400 (415 for another content type) otherwise. */
   readonly "json_only": boolean;

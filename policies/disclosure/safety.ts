@@ -129,3 +129,32 @@ function intersects(a: boolean[], b: boolean[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] && b[i]) return true;
   return false;
 }
+
+/**
+ * For a pattern V8's own backtracking engine runs on request input (security.validation.user_id_pattern): the shapes
+ * that backtrack catastrophically, with their fix; null when none is found (or the pattern is beyond this parser,
+ * e.g. Unicode property escapes it reads as plain characters are still analysed as such).
+ */
+export function backtrackingProblem(source: string): string | null {
+  let ast: Node;
+  try { ast = parseRegex(source); } catch { return null; }
+  return findCatastrophic(ast, false);
+}
+
+/**
+ * Where a pattern is anchored: `start`/`end` when every alternative begins with "^" / ends with "$", `alternation`
+ * when its top level has several alternatives; null when this parser cannot read it.
+ */
+export function anchoring(source: string): { start: boolean; end: boolean; alternation: boolean } | null {
+  let ast: Node;
+  try { ast = parseRegex(source); } catch { return null; }
+  while (ast.t === 'group') ast = ast.node;
+  const alts = ast.t === 'alt' ? ast.alts : [ast];
+  const items = (n: Node): Node[] => (n.t === 'seq' ? n.items : [n]);
+  const is = (n: Node | undefined, kind: '^' | '$'): boolean => n?.t === 'assert' && n.kind === kind;
+  return {
+    start: alts.every((a) => is(items(a)[0], '^')),
+    end: alts.every((a) => { const i = items(a); return is(i[i.length - 1], '$'); }),
+    alternation: alts.length > 1,
+  };
+}

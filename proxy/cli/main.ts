@@ -2,7 +2,7 @@
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the proxy with one or more policy files', load: () => import('./serve.js') },
-  validate: { summary: 'check policy files; every problem as file:line:col key: message', load: () => import('./validate.js') },
+  validate: { summary: 'check policy files (FILE... or --policy FILE...); every problem as file:line:col key: message', load: () => import('./validate.js') },
   'gen-key': { summary: 'print a new API key and the policy block with its sha256', load: async () => ({ run: (await import('./keys.js')).runGenKey }) },
   explain: { summary: 'show, stage by stage, what the policy decides for one request', load: () => import('./explain.js') },
   config: { summary: '"config show": the effective policy, secrets masked, with --origin per value', load: () => import('./config-show.js') },

@@ -1,4 +1,4 @@
-// `lollms-guard validate FILE [FILE ...]`: loads policy files as `serve` would and prints every problem.
+// `lollms-guard validate [--policy] FILE [...]`: loads policy files as `serve` would and prints every problem.
 import { readFileSync } from 'node:fs';
 import { loadPolicy, formatProblem, PolicyError } from '../../policies/load.js';
 import type { CompiledPolicy } from '../../kernel/policy.js';
@@ -15,6 +15,7 @@ export interface CliIo {
 export const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
 
 const USAGE = `Usage: lollms-guard validate [--no-env] FILE [FILE ...]
+       lollms-guard validate [--no-env] --policy FILE [--policy FILE ...]
 
 Checks policy files the way \`serve\` loads them: later files overlay earlier
 ones (tables merge key by key, arrays and values replace), then environment
@@ -25,8 +26,10 @@ and semantic checks run. Every problem is printed, one per line:
   file:line:col key.path: message
 
 Options:
-  --no-env     ignore environment overrides (check the files alone)
-  -h, --help   show this help
+  -p, --policy FILE  a policy file, as \`serve\` and \`config show\` take it; may be
+                     repeated and mixed with plain FILE arguments (kept in order)
+  --no-env           ignore environment overrides (check the files alone)
+  -h, --help         show this help
 
 Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.
 `;
@@ -34,10 +37,18 @@ Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.
 export async function run(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const files: string[] = [];
   let useEnv = true;
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (a === '-h' || a === '--help') { io.stdout.write(USAGE); return 0; }
     if (a === '--no-env') useEnv = false;
-    else if (a.startsWith('-') && a !== '-') {
+    else if (a === '--policy' || a === '-p' || a.startsWith('--policy=')) {
+      const f = a.startsWith('--policy=') ? a.slice('--policy='.length) : argv[++i];
+      if (f === undefined || f === '') {
+        io.stderr.write(`validate: --policy needs a FILE\n\n${USAGE}`);
+        return 2;
+      }
+      files.push(f);
+    } else if (a.startsWith('-') && a !== '-') {
       io.stderr.write(`validate: unknown option ${a}\n\n${USAGE}`);
       return 2;
     } else files.push(a);

@@ -74,7 +74,7 @@ test('every problem is collected, each with file:line:col, key path, bad value a
   const ps = problemsOf([f]);
   const all = lines(ps);
   assert.ok(all.includes(`${f}:35:1 security.rate_limiting.global.brust: unknown key "brust"; did you mean "burst"?`), all.join('\n'));
-  assert.ok(all.includes(`${f}:4:1 server.port: must be integer, got "80a" (string)`));
+  assert.ok(all.includes(`${f}:4:1 server.port: must be integer, got "80a" (string); write port = 80 (a whole number, no quotes)`));
   assert.ok(all.includes(`${f}:11:1 security.mode: must be one of enforce, permissive, disabled, got "enforcing"`));
   assert.equal(formatProblem(withPath(ps, 'security.authentication.keys.1.role')),
     `${f}:24:1 security.authentication.keys.1.role: role "admn" is not defined in security.authorization.roles; did you mean "admin"?`);
@@ -217,7 +217,7 @@ test('bad env values are problems that name the variable', () => {
     LOLLMSBOT_API_KEY: 'too-short',
   });
   const all = lines(ps);
-  assert.ok(all.includes('env LOLLMSBOT_PORT server.port: must be integer, got "80a" (string)'), all.join('\n'));
+  assert.ok(all.includes('env LOLLMSBOT_PORT server.port: must be integer, got "80a" (string); set LOLLMSBOT_PORT=80'), all.join('\n'));
   assert.ok(all.includes('env LOLLMS_GUARD__SECURITY__MODE security.mode: must be one of enforce, permissive, disabled, got "enforcing"'));
   assert.ok(all.includes('env LOLLMS_GUARD__SECURITY__RATE_LIMITING__GLOBAL__BRUST security.rate_limiting.global.brust: unknown key "brust"; did you mean "burst"?'));
   assert.match(withPath(ps, 'upstream.url').message, /not an http\(s\) URL/);

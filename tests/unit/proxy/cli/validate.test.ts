@@ -60,9 +60,27 @@ test('validate: unreadable files, syntax errors and env problems', async () => {
   assert.match(s.err, /syntax-error\.toml:4:8: invalid TOML/);
   const e = await call(validate, [REFERENCE], '', { LOLLMSBOT_PORT: 'eighty' });
   assert.equal(e.code, 1);
-  assert.match(e.err, /^env LOLLMSBOT_PORT server\.port: must be integer, got "eighty" \(string\)$/m);
+  assert.match(e.err, /^env LOLLMSBOT_PORT server\.port: must be integer, got "eighty" \(string\); set LOLLMSBOT_PORT=8800$/m);
   const noEnv = await call(validate, ['--no-env', REFERENCE], '', { LOLLMSBOT_PORT: 'eighty' });
   assert.equal(noEnv.code, 0, noEnv.err);
+});
+
+test('validate: --policy FILE as serve and config show take it, repeatable and mixed with plain files', async () => {
+  const dflt = join(ROOT, 'config/default.toml'), prod = join(ROOT, 'config/production.toml');
+  for (const argv of [['--policy', dflt, '--policy', prod], ['-p', dflt, prod], [`--policy=${dflt}`, '--no-env', '-p', prod]]) {
+    const r = await call(validate, argv);
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
+    assert.equal(r.out, 'OK: 2 file(s) valid\n');
+  }
+  const bad = await call(validate, ['--policy', fx('errors.toml')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^14 problems found; policy not valid$/m);
+  for (const argv of [['--policy'], ['--policy='], ['-p']]) {
+    const r = await call(validate, argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.match(r.err, /^validate: --policy needs a FILE$/m);
+  }
+  assert.match((await call(validate, ['--help'])).out, /^ {2}-p, --policy FILE {2}a policy file, as `serve` and `config show` take it/m);
 });
 
 test('validate: usage', async () => {
