@@ -1,4 +1,4 @@
-// Walks request and response JSON bodies, redacting only the fields that carry prompt or completion text.
+// Walks request and response JSON bodies: every string of a request but identifiers and binary payloads, the text fields of an answer.
 import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 export interface RedactionRecord { kind: string; direction: 'request' | 'response'; location: string; count: number }
@@ -16,27 +16,6 @@ class Walker {
     const { text, kinds } = this.redact(value);
     for (const [kind, count] of kinds) this.records.push({ kind, direction: this.direction, location: path, count });
     return text;
-  }
-
-  /** Redacts `holder[key]` when it is a string. */
-  field(holder: Json, key: string, path: string): void {
-    if (typeof holder[key] === 'string') holder[key] = this.str(holder[key] as string, path);
-  }
-
-  /** A string, or an array of strings / content parts ({text}) / nested messages. */
-  content(holder: Json, key: string, path: string): void {
-    const v = holder[key];
-    if (typeof v === 'string') { holder[key] = this.str(v, path); return; }
-    if (!Array.isArray(v)) return;
-    v.forEach((part, i) => {
-      const p = `${path}[${i}]`;
-      if (typeof part === 'string') v[i] = this.str(part, p);
-      else if (isObj(part)) {
-        this.field(part, 'text', `${p}.text`);
-        if ('content' in part) this.content(part, 'content', `${p}.content`);
-        this.toolCalls(part, p);
-      }
-    });
   }
 
   /**
@@ -69,27 +48,44 @@ class Walker {
     return v;
   }
 
-  message(m: unknown, path: string): void {
-    if (!isObj(m)) return;
-    this.content(m, 'content', `${path}.content`);
-    this.field(m, 'reasoning_content', `${path}.reasoning_content`);
-    this.field(m, 'thinking', `${path}.thinking`);
-    this.field(m, 'refusal', `${path}.refusal`);
-    this.toolCalls(m, path);
+  /** Every string under `v` but identifiers, enums and binary payloads (redactRequestJson). */
+  any(v: unknown, path: string, key: string): unknown {
+    if (typeof v === 'string') {
+      if (REQUEST_STRUCTURAL.has(key) || v.startsWith('data:')) return v;
+      return key === 'arguments' ? this.jsonString(v, path || '$') : this.str(v, path || '$');
+    }
+    if (Array.isArray(v)) { v.forEach((x, i) => (v[i] = this.any(x, `${path}[${i}]`, key))); return v; }
+    if (!isObj(v)) return v;
+    for (const k of Object.keys(v)) {
+      // An Anthropic image or document source: {type: "base64", media_type, data}.
+      if (BINARY.has(k) || (k === 'data' && typeof v.media_type === 'string')) continue;
+      v[k] = this.any(v[k], path ? `${path}.${k}` : k, k);
+    }
+    return v;
   }
 }
 
 /**
- * Scrubs the prompt-carrying fields of chat (messages), completion (prompt, suffix), embedding
- * (input), Ollama (messages, prompt, system) and LoLLMS native (prompt, text) request bodies.
- * The body is modified in place and returned.
+ * Request keys whose strings are identifiers or enums (the model the proxy authorised, roles, part and tool
+ * types, call ids), never text a person or a tool wrote.
+ */
+const REQUEST_STRUCTURAL: ReadonlySet<string> = new Set(['model', 'role', 'type', 'object', 'id', 'tool_call_id', 'call_id', 'encoding_format', 'service_tier', 'reasoning_effort']);
+/** Keys that hold images, audio or files (base64 or data: URLs): binary, not text, and megabytes of it. */
+const BINARY: ReadonlySet<string> = new Set(['image_url', 'images', 'image', 'input_audio', 'audio', 'file_data', 'video_url']);
+
+/**
+ * Scrubs every string of a request body but identifiers, enums and binary payloads: the prompt fields of every
+ * client shape (chat messages, completions, embeddings, Responses input with tool outputs and calls, Anthropic
+ * tool_use input and system, Ollama prompt, template and options, LoLLMS native text), and as much the tool
+ * descriptions, metadata, stop strings, names and fields nobody listed. A secret in any of them reached the
+ * upstream while only the prompt fields were read (black-box round 12). `arguments` strings are JSON: parsed,
+ * scrubbed, written back. The body is modified in place and returned.
  */
 export function redactRequestJson(body: unknown, redact: RedactFn): { body: unknown; records: RedactionRecord[] } {
   const w = new Walker(redact, 'request');
   if (typeof body === 'string') return { body: w.str(body, '$'), records: w.records };
   if (!isObj(body)) return { body, records: w.records };
-  if (Array.isArray(body.messages)) body.messages.forEach((m, i) => w.message(m, `messages[${i}]`));
-  for (const key of ['prompt', 'input', 'system', 'instructions', 'suffix', 'text']) w.content(body, key, key);
+  w.any(body, '', '');
   return { body, records: w.records };
 }
 
