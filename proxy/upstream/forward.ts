@@ -16,6 +16,7 @@ import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 import { Leg, type AnswerSource } from './leg.js';
+import { Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
 import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 // undici's Pool from its own file: the package's index also loads fetch, WebSocket, the caches and the mock
@@ -61,10 +62,16 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       delete headers['content-encoding'];
       delete headers['content-length'];
     }
+    // A charset other than UTF-8 is decoded and the answer sent as UTF-8 (./charset.ts): the type says so.
+    const recoding = recodingFor(headers['content-type']);
+    if (recoding.kind === 'decode') {
+      headers = { ...headers, 'content-type': recoding.type };
+      delete headers['content-length'];
+    }
     const type = headers['content-type'];
     const x: Exchange = { ctx, res, status, headers, type, streamed: isStreamedAnswer(ctx, type), copied: [] };
     try {
-      start(x, decoding, fromUpstream);
+      start(x, decoding, recoding, fromUpstream);
     } catch {
       // A filter that throws on the head must not become an unhandled rejection (which ends the process).
       fromUpstream.destroy();
@@ -72,7 +79,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
   }
 
-  function start(x: Exchange, decoding: Decoding, leg: Leg): void {
+  function start(x: Exchange, decoding: Decoding, recoding: Recoding, leg: Leg): void {
     let fromUpstream: AnswerSource = leg;
     const { ctx, res, status } = x;
     const head = filters.head(x);
@@ -89,7 +96,12 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       fromUpstream.destroy();
       return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `content-encoding ${decoding.coding} not decodable` });
     }
+    if (recoding.kind === 'unknown' && hasBody(ctx, status)) {
+      fromUpstream.destroy();
+      return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: `charset ${recoding.charset} not decodable` });
+    }
     if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(leg.toReadable(), decoding.steps);
+    if (recoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = new Recoded(fromUpstream, recoding.label);
     res.once('close', () => {
       if (!res.writableFinished) fromUpstream.destroy();
     });
@@ -136,16 +148,28 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     fromUpstream.on('end', () => {
       if (over || res.headersSent || res.writableEnded) return;
       const raw = Buffer.concat(chunks);
-      const text = raw.toString('utf8');
       // The server's content type decides, never the text: a model asked to "answer in JSON" on a text
       // endpoint must not switch the answer to field-by-field JSON handling.
-      const parsed = isJsonType(x.type) ? parseJson(text) : undefined;
+      const json = isJsonType(x.type);
+      // JSON (or no type at all) naming no charset (./charset.ts): UTF-16 by its first bytes is read as such, as
+      // Python clients' .json() reads it.
+      let sniffed = (json || x.type === undefined) && !/charset/i.test(x.type ?? '') ? sniffJsonEncoding(raw) : null;
+      if (sniffed === 'utf-32') {
+        if (json) return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'UTF-32 JSON not decodable' });
+        sniffed = null;
+      }
+      let text = sniffed ? new TextDecoder(sniffed).decode(raw) : raw.toString('utf8');
+      // Only what then reads as JSON was UTF-16 JSON: other bytes (an untyped file) go as they came.
+      if (sniffed && !/^\s*[[{"]/.test(text)) { sniffed = null; text = raw.toString('utf8'); }
+      /** The bytes to send when no filter changed the answer: the upstream's own, unless they were not UTF-8. */
+      const same = (): Buffer => (sniffed ? Buffer.from(text, 'utf8') : raw);
+      const parsed = json ? parseJson(text) : undefined;
       const body: Body = { raw, text, json: parsed, numbers: parsed === undefined ? undefined : exactNumbers(text, parsed) };
       let out: Buffer;
       try {
         const r = filters.body(x, body);
         if (r) return replace(x, r);
-        out = body.json !== undefined ? (body.json === parsed ? raw : Buffer.from(stringifyExact(body.json, body.numbers))) : body.text === text ? raw : Buffer.from(body.text);
+        out = body.json !== undefined ? (body.json === parsed ? same() : Buffer.from(stringifyExact(body.json, body.numbers))) : body.text === text ? same() : Buffer.from(body.text);
       } catch {
         return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', rule: 'security.information_disclosure.redact_responses', reason: 'response filter failed closed' });
       }
