@@ -102,9 +102,10 @@ export const DETECTORS: readonly DetectorSpec[] = [
   { kind: 'bearer_token', filter: KEY, priority: 80, groups: [1], validate: isTokenValue, at: lit(NBW, 'Bearer', 'bearer', 'BEARER'), source: r`${BW}(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)` },
   { kind: 'basic_auth', filter: KEY, priority: 80, groups: [1], flags: 'i', at: ASSIGN, validate: notPlaceholder, source: r`${BW}authorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})` },
   {
+    // The user may be empty: Redis URLs carry only a password (redis://:pw@host; black-box round 12).
     kind: 'password', filter: KEY, priority: 75, groups: [1], validate: notPlaceholder,
-    source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@`,
-    fast: { literal: '://', groups: [2], prev: '[A-Za-z0-9+.-]', source: r`(?<=((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}))://[^\s:/@"'<>]{1,128}:([^\s/@"'<>]{1,256})@` },
+    source: r`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@"'<>]{0,128}:([^\s/@"'<>]{1,256})@`,
+    fast: { literal: '://', groups: [2], prev: '[A-Za-z0-9+.-]', source: r`(?<=((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}))://[^\s:/@"'<>]{0,128}:([^\s/@"'<>]{1,256})@` },
   },
   ...CONTEXT_DETECTORS,
   ...PROVIDER_DETECTORS,

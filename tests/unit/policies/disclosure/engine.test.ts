@@ -76,3 +76,13 @@ test('the same string is found alone and anywhere inside long text', () => {
   }
   assert.deepEqual(findings('(?i)tkt-[a-zé]{3,12}', 'TKT-ÉCOLE'), [0, 9]);
 });
+
+test('a connection URL with an empty user (redis://:password@host) has its password redacted', async () => {
+  const { compileDisclosure } = await import('../../../../policies/disclosure/index.js');
+  const { baseDisclosure } = await import('../../../helpers/corpus.js');
+  const r = compileDisclosure(baseDisclosure);
+  assert.equal(r.redactText('REDIS_URL=redis://:Xk9pQ2mZ7vLr4TnB8wYc@cache.example.com:6379/0').text, 'REDIS_URL=redis://:[REDACTED:password]@cache.example.com:6379/0');
+  assert.equal(r.redactText('rediss://:Xk9pQ2mZ7vLr4TnB8wYc@10.1.2.3:6380').text.includes('Xk9pQ2mZ7vLr4TnB8wYc'), false);
+  // No password, or a placeholder: nothing to redact.
+  for (const t of ['redis://cache.example.com:6379/0', 'redis://:@host:6379', 'redis://:${REDIS_PASSWORD}@host']) assert.equal(r.redactText(t).text, t);
+});
