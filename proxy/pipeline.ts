@@ -97,7 +97,8 @@ function assemble(policy: CompiledPolicy, deps: PipelineDeps, rl: RateLimiting |
     ['usage observation', createUsageObservation()],
   ];
   const filters = responseFilters.filter((x): x is Named<ResponseFilter> => x[1] !== null);
-  const forward = createForward(policy, deps.upstream, new ResponseChain(filters.map(([, f]) => f)));
+  const judgeRequestHeader = redactor && disclosure.redact_requests ? createHeaderJudge(redactor, 'request') : undefined;
+  const forward = createForward(policy, { ...deps.upstream, judgeRequestHeader }, new ResponseChain(filters.map(([, f]) => f)));
   const dryForward: RequestHandler = (req, res) => {
     req.ctx.decisions.push({ stage: 'forward', outcome: 'allow', rule: 'upstream.url', reason: `dry run: not sent to ${p.upstream.url}` });
     res.statusCode = 200;

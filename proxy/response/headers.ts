@@ -21,12 +21,14 @@ export type HeaderJudge = (name: string, value: string, ctx?: RequestContext) =>
  * internal addresses, credentials) or that the answer redactor would change is dropped whole — a header
  * cut in the middle helps nobody, and the name stays in the audit as a redaction.
  */
-export function createHeaderJudge(redactor: Redactor | undefined): HeaderJudge | undefined {
+export function createHeaderJudge(redactor: Redactor | undefined, direction: 'request' | 'response' = 'response'): HeaderJudge | undefined {
   if (!redactor) return undefined;
+  // A request header is judged for credentials only: a client's own stack trace or path in a header is its business.
+  const leaking = direction === 'response' ? (v: string) => redactor.looksSensitiveError(v) || redactor.redactText(v).text !== v : (v: string) => redactor.redactText(v).text !== v;
   return (name, value, ctx) => {
     if (STRUCTURAL.has(name) || value.length === 0) return false;
-    const leaks = redactor.looksSensitiveError(value) || redactor.redactText(value).text !== value;
-    if (leaks) ctx?.redactions.push({ kind: 'header', direction: 'response', location: `header:${name}`, count: 1 });
+    const leaks = leaking(value);
+    if (leaks) ctx?.redactions.push({ kind: 'header', direction, location: `header:${name}`, count: 1 });
     return leaks;
   };
 }

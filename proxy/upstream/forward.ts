@@ -16,6 +16,7 @@ import { decoded, decodingFor, type Decoding } from './decode.js';
 import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 import { Leg, type AnswerSource } from './leg.js';
+import type { HeaderJudge } from '../response/headers.js';
 import { Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
 import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
@@ -29,6 +30,8 @@ export interface UpstreamDeps {
   readonly breaker: CircuitBreaker;
   readonly upstreamKey: string | undefined;
   readonly tls: boolean;
+  /** With redact_requests: a client header whose value holds a secret is not forwarded. */
+  readonly judgeRequestHeader?: HeaderJudge;
 }
 
 /** The pieces a policy load builds once: connection pool, header values; the answer goes through `filters`. */

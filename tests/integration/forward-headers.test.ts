@@ -132,3 +132,28 @@ test('an untouched body is forwarded byte for byte', async () => {
   await r.text();
   assert.equal(direct.double.lastRequest()!.body, text);
 });
+
+test('provider credential headers and any header whose value holds a secret are not forwarded; ordinary ones are', async () => {
+  const key = 'sk-proj-' + 'Qm7Rt2Vw6Xy1Nb5Kc9Pd4Hf7Js0GaUe3I8Lz';
+  const r = await rawRequest(`${direct.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      ...auth(USER_KEY), 'Content-Type': 'application/json',
+      'api-key': 'azure-key-0123456789abcdef', 'x-goog-api-key': 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q', 'Ocp-Apim-Subscription-Key': '0123456789abcdef0123456789abcdef',
+      'X-Custom-Auth': key, 'X-Debug': `token=${key}`,
+      'X-Stainless-OS': 'Linux', 'X-Team': 'search-backend', 'OpenAI-Organization': 'org-abc123',
+    },
+    body: chatBody,
+  });
+  assert.equal(r.status, 200, r.body);
+  const up = direct.double.lastRequest()!.headers;
+  for (const name of ['api-key', 'x-goog-api-key', 'ocp-apim-subscription-key', 'x-custom-auth', 'x-debug']) assert.equal(up[name], undefined, `${name} must not be forwarded`);
+  assert.ok(!JSON.stringify(up).includes(key));
+  assert.equal(up['x-stainless-os'], 'Linux');
+  assert.equal(up['x-team'], 'search-backend');
+  assert.equal(up['openai-organization'], 'org-abc123');
+  await new Promise((res) => setTimeout(res, 50));
+  const line = requestLines(await direct.auditLines()).pop()!;
+  assert.ok(JSON.stringify(line).includes('header:x-custom-auth'), 'the audit names the dropped header');
+  assert.ok(!JSON.stringify(line).includes(key), 'never its value');
+});
