@@ -5,24 +5,28 @@ import { streamErrorTrailer, type Redactor, type StreamRedactor } from '../../po
 import { noteRedactions } from '../../policies/disclosure/prompt.js';
 import type { PieceFilter, ResponseFilter } from './filter.js';
 import { exactNumbers, stringifyExact, type ExactNumbers } from '../../kernel/json-exact.js';
+import { checkJsonText } from '../../kernel/json-canonical.js';
 
 const NOTHING = Buffer.alloc(0);
 
 /** null when answers are not redacted (the section or the key is off). `maxHeld` bounds a held document. */
 export function createResponseRedaction(redactor: Redactor | undefined, redactResponses: boolean, maxHeld = Infinity): ResponseFilter | null {
   if (!redactor || !redactResponses) return null;
+  /** The same value with a new identity, which tells the forwarder to write it anew (the copy holds what the original held, so its exact numbers, kernel/json-exact.ts, are its own too). */
+  const reparsed = (json: unknown, numbers: ExactNumbers | undefined): unknown => {
+    if (json === null || typeof json !== 'object') return json;
+    const copy = Array.isArray(json) ? [...json] : { ...(json as object) };
+    const held = numbers?.get(json);
+    if (held !== undefined) numbers!.set(copy, held);
+    return copy;
+  };
   /** A JSON value redacted field by field; undefined when nothing was found (the original stands). */
   const redactJson = (ctx: RequestContext, json: unknown, numbers: ExactNumbers | undefined): unknown => {
     const { body: out, records } = redactor.redactResponseJson(json);
     if (records.length === 0) return undefined;
     noteRedactions(ctx, records);
-    // Redaction works in place: a new identity tells the forwarder to re-serialise. The copy holds what the
-    // original held, so its exact numbers (kernel/json-exact.ts) are its own too.
-    if (out === null || typeof out !== 'object') return out;
-    const copy = Array.isArray(out) ? [...out] : { ...(out as object) };
-    const held = numbers?.get(out);
-    if (held !== undefined) numbers!.set(copy, held);
-    return copy;
+    // Redaction works in place: a new identity tells the forwarder to re-serialise.
+    return reparsed(out, numbers);
   };
   const redactText = (ctx: RequestContext, text: string): string => {
     const { text: out, kinds } = redactor.redactText(text);
@@ -73,7 +77,8 @@ export function createResponseRedaction(redactor: Redactor | undefined, redactRe
           return out === text ? raw : Buffer.from(out);
         }
         const numbers = exactNumbers(text, parsed);
-        const out = redactJson(ctx, parsed, numbers);
+        // A key twice: written as parsed, as onBody does.
+        const out = redactJson(ctx, parsed, numbers) ?? (checkJsonText(text) === 'duplicate_json_key' ? parsed : undefined);
         return out === undefined ? raw : Buffer.from(stringifyExact(out, numbers));
       },
       errorTrailer: () => streamErrorTrailer('ndjson'),
@@ -87,6 +92,9 @@ export function createResponseRedaction(redactor: Redactor | undefined, redactRe
       if (body.json !== undefined) {
         const out = redactJson(ctx, body.json, body.numbers);
         if (out !== undefined) body.json = out;
+        // A key twice: the copy JSON.parse dropped was never redacted, yet it is in the upstream's bytes (black-box
+        // round 12). The answer then goes out as parsed (last key wins, as in JS, Python and Go clients).
+        else if (checkJsonText(body.text) === 'duplicate_json_key') body.json = reparsed(body.json, body.numbers);
         return undefined;
       }
       body.text = redactText(ctx, body.text);
