@@ -85,6 +85,11 @@ export function createIntake(policy: CompiledPolicy, deps: IntakeDeps): RequestH
       clearTimeout(limit);
       finish();
     });
+    // TRACE echoes the request, credentials included (cross-site tracing): no role opens it. (TRACK never gets here: node's parser refuses it.)
+    if (ctx.method === 'TRACE') {
+      answerError(ctx, res, 'method_not_allowed', { stage: 'intake', outcome: 'deny', reason: `${ctx.method} echoes the request: never forwarded` });
+      return;
+    }
     if (path === null) {
       // CONNECT's target is host:port, no path: what it asks (a tunnel) is refused as a method, not as a bad path.
       if (req.method === 'CONNECT') answerError(ctx, res, 'method_not_allowed', { stage: 'intake', outcome: 'deny', reason: 'CONNECT: the proxy opens no tunnels' });

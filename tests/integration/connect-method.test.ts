@@ -1,8 +1,8 @@
-// CONNECT is answered, not dropped: 405 method_not_allowed in the error shape, an audit line, nothing upstream.
+// CONNECT is answered, not dropped, and TRACE is never forwarded: 405 method_not_allowed in the error shape, an audit line, nothing upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startHarness, type Harness } from '../../dev/harness.js';
+import { startHarness, ADMIN_KEY, type Harness } from '../../dev/harness.js';
 import { requestLines, sleep } from '../helpers/http.js';
 
 let h: Harness;
@@ -42,4 +42,15 @@ test('CONNECT (authority-form and origin-form) gets 405 method_not_allowed and r
   const line = requestLines(await h.auditLines()).pop()!;
   assert.equal(line.http.request.method, 'CONNECT');
   assert.equal(line.http.response.status_code, 405);
+});
+
+test('TRACE gets 405 method_not_allowed even for a role allowed everything; TRACK is no HTTP method to node (400)', async () => {
+  for (const [method, code] of [['TRACE', '405 '], ['TRACK', '400 ']]) {
+    const n = h.double.requests.length;
+    const answer = await raw(`${method} /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n\r\n`);
+    assert.ok(answer.startsWith(`HTTP/1.1 ${code}`), answer.slice(0, 200));
+    if (method === 'TRACE') assert.match(answer, /\r\nx-error-code: method_not_allowed\r\n/i);
+    assert.ok(!answer.includes(ADMIN_KEY), 'nothing echoed');
+    assert.equal(h.double.requests.length, n);
+  }
 });
