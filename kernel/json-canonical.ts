@@ -64,7 +64,7 @@ function hex4(t: string, i: number): number {
  * One linear pass over text that JSON.parse already accepted: per object, the folded keys seen so far;
  * per string, surrogate escapes must pair. Only keys with a backslash are decoded (JSON.parse of the slice).
  */
-export function checkJsonText(t: string): KeyProblem | null {
+export function checkJsonText(t: string, numbers?: { long: boolean }): KeyProblem | null {
   // Per open container: a key set for objects, null for arrays. Sets are made lazily (most objects are small).
   const stack: Array<Set<string> | null> = [];
   let expectKey = false;
@@ -72,8 +72,23 @@ export function checkJsonText(t: string): KeyProblem | null {
   // Strings are skipped with indexOf (native, fast); escapes are found through one moving backslash cursor.
   let nextBs = t.indexOf('\\');
   if (nextBs < 0) nextBs = n;
+  // Number tokens (outside strings): a run of 16 number characters, or 3 exponent digits, is one a double may not
+  // hold (`numbers.long`, for kernel/json-exact.ts; cheaper here than a regex over the whole body).
+  let run = 0;
+  let exp = -1;
   for (let i = 0; i < n; i++) {
     const c = t.charCodeAt(i);
+    if (numbers !== undefined) {
+      if ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2b || c === 0x2d) {
+        run++;
+        if (exp >= 0 && c >= 0x30 && c <= 0x39) exp++;
+        if (run >= 16 || exp >= 3) numbers.long = true;
+        continue;
+      }
+      if ((c === 0x65 || c === 0x45) && run > 0) { run++; exp = 0; continue; }
+      run = 0;
+      exp = -1;
+    }
     if (c === 0x22) {
       const start = i + 1;
       let escaped = false;

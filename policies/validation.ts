@@ -100,7 +100,8 @@ export function createValidation(section: ValidationSection): RequestHandler {
       return next();
     }
     // Enforced in every mode, like json_too_deep: the proxy cannot know what the upstream would act on.
-    const problem = text === null ? 'invalid_unicode' : checkJsonText(text);
+    const numbers = { long: false };
+    const problem = text === null ? 'invalid_unicode' : checkJsonText(text, numbers);
     if (problem) {
       deny(req, res, problem, { stage: 'validation', always: true });
       return;
@@ -111,7 +112,8 @@ export function createValidation(section: ValidationSection): RequestHandler {
     }
     const body = parsed as Record<string, unknown>;
     ctx.json = body;
-    ctx.jsonNumbers = exactNumbers(source, body);
+    // Only when the pass above saw a long number token: the regex of exactNumbers costs ~1 ns a character.
+    ctx.jsonNumbers = numbers.long ? exactNumbers(source, body) : undefined;
     ctx.promptChars = promptLength(body);
     if (!on) return next();
     const [nul, changed] = walkStrings(body, section.normalize_unicode);

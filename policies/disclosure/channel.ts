@@ -4,7 +4,7 @@ import { isPlaceholder } from './validators.js';
 import { CUSTOM_MATCH_CAP, mergeFindings, TOKEN_CONTINUATION, uniteSpans, type DetectorSet, type Finding } from './scan.js';
 import { lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Match } from './builtin-scan.js';
 import type { TriggerCache } from './prefilter.js';
-import { INVISIBLE, splitInvisible } from './invisible.js';
+import { hasInvisible, splitInvisible } from './invisible.js';
 
 /** Invisible characters a channel holds at most (see sendHidden). */
 const HIDDEN_LIMIT = 65536;
@@ -95,7 +95,7 @@ export class TextChannel {
       if (text.length === 0) return '';
     }
     let runs: Array<[number, string]> | null = null;
-    if (INVISIBLE.test(text)) ({ visible: text, runs } = splitInvisible(text));
+    if (hasInvisible(text)) ({ visible: text, runs } = splitInvisible(text));
     let k = 0;
     if (this.swallowing) {
       TOKEN_CONTINUATION.lastIndex = 0;
