@@ -6,7 +6,7 @@ import { lowestBit, scanBuiltin, scanShort, SHORT_SCAN, type Match } from './bui
 import type { TriggerCache } from './prefilter.js';
 import { hasInvisible, splitInvisible } from './invisible.js';
 
-/** Invisible characters a channel holds at most (see sendHidden). */
+/** Invisible characters a channel holds at most; past it, held runs are dropped (see hide). */
 const HIDDEN_LIMIT = 65536;
 /** Characters of already-sent text kept as look-behind context (longer than any detector's look-behind). */
 const CONTEXT = 256;
@@ -105,7 +105,7 @@ export class TextChannel {
       if (text.length > 0) this.swallowing = false;
     }
     if (runs !== null) this.hide(runs, k);
-    if (text.length === 0) return this.hiddenHeld > HIDDEN_LIMIT ? this.decide(false) : '';
+    if (text.length === 0) return '';
     this.buf += text;
     for (const n of this.nfas) n.feed(text);
     return this.decide(false);
@@ -115,7 +115,9 @@ export class TextChannel {
   private hide(runs: Array<[number, string]>, swallowed: number): void {
     const end = this.bufStart + this.buf.length;
     for (const [at, run] of runs) {
-      if (at < swallowed) { this.swallowed += run.length; continue; }
+      // Past the bound, held invisible runs are dropped (they show nothing): memory stays bounded and the held
+      // visible text is still decided as always. Forcing it out instead let a detector's partial match go unredacted.
+      if (at < swallowed || this.hiddenHeld + run.length > HIDDEN_LIMIT) { this.swallowed += run.length; continue; }
       this.hiddenHeld += run.length;
       const pos = end + at - swallowed, last = this.hidden[this.hidden.length - 1];
       if (last !== undefined && last[0] === pos) last[1] += run;
@@ -218,7 +220,7 @@ export class TextChannel {
       if (f.end <= cut) break;
     }
     // Bounded memory: past the bound, everything held goes out redacted as far as it is known.
-    if (!final && (len - cut > set.holdMax + 1024 || this.hiddenHeld > HIDDEN_LIMIT)) return this.force(text, base, from, len, merged);
+    if (!final && len - cut > set.holdMax + 1024) return this.force(text, base, from, len, merged);
     const sendable = merged.filter((f) => f.end <= cut);
     const out = this.emit(text, from, cut, sendable, final);
     const last = sendable[sendable.length - 1];
@@ -238,7 +240,7 @@ export class TextChannel {
       }
     });
     const all = extra.length ? mergeFindings(merged.concat(extra)) : merged;
-    const out = this.emit(text, from, len, all, false) + (this.hiddenHeld > HIDDEN_LIMIT ? this.sendHidden() : '');
+    const out = this.emit(text, from, len, all, false);
     const last = all[all.length - 1];
     if (last && last.end === len && TOKEN_CHAR.test(text[len - 1])) this.swallowing = true;
     this.advance(len);
@@ -303,20 +305,6 @@ export class TextChannel {
     for (let i = 0; i < h; i++) this.hiddenHeld -= hidden[i][1].length;
     hidden.splice(0, h);
     if (kinds.size) this.sink(kinds);
-    return out;
-  }
-
-  /**
-   * Bounded memory: the invisible runs still held, all at the end of the text once force() has sent the rest, go
-   * out as they are. Only a stream of more than HIDDEN_LIMIT invisible characters in a row gets here; what
-   * this can differ in from redactText is invisible characters kept that it would have dropped inside a finding.
-   */
-  private sendHidden(): string {
-    let out = '';
-    for (const [, run] of this.hidden) out += run;
-    this.hiddenOut += this.hiddenHeld;
-    this.hiddenHeld = 0;
-    this.hidden = [];
     return out;
   }
 

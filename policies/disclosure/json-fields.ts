@@ -48,33 +48,33 @@ class Walker {
     return v;
   }
 
-  /** Every string under `v` but identifiers, enums and binary payloads (redactRequestJson). */
+  /** Every string under `v` but enums and base64 media (redactRequestJson). */
   any(v: unknown, path: string, key: string): unknown {
     if (typeof v === 'string') {
-      if (REQUEST_STRUCTURAL.has(key) || v.startsWith('data:')) return v;
+      if (ENUMS.has(key) || (path === 'model') || MEDIA_URL.test(v)) return v;
       return key === 'arguments' ? this.jsonString(v, path || '$') : this.str(v, path || '$');
     }
     if (Array.isArray(v)) { v.forEach((x, i) => (v[i] = this.any(x, `${path}[${i}]`, key))); return v; }
     if (!isObj(v)) return v;
     for (const k of Object.keys(v)) {
-      // An Anthropic image or document source: {type: "base64", media_type, data}.
-      if (BINARY.has(k) || (k === 'data' && typeof v.media_type === 'string')) continue;
+      // Raw base64: Ollama's images, file data, an Anthropic source's or an input_audio's data.
+      if (k === 'images' || k === 'file_data' || (k === 'data' && (typeof v.media_type === 'string' || typeof v.format === 'string'))) continue;
       v[k] = this.any(v[k], path ? `${path}.${k}` : k, k);
     }
     return v;
   }
 }
 
+/** Keys whose strings are enums (roles, part and tool types); the top-level `model` (authorised as sent) is kept too. */
+const ENUMS: ReadonlySet<string> = new Set(['role', 'type', 'object', 'encoding_format', 'service_tier', 'reasoning_effort']);
 /**
- * Request keys whose strings are identifiers or enums (the model the proxy authorised, roles, part and tool
- * types, call ids), never text a person or a tool wrote.
+ * A base64 media data: URL (an image, audio or a file): binary, not text, and megabytes of it. Only these: a pasted
+ * SSE line ("data: {...}") or a text data: URL is text like any other (review of this change).
  */
-const REQUEST_STRUCTURAL: ReadonlySet<string> = new Set(['model', 'role', 'type', 'object', 'id', 'tool_call_id', 'call_id', 'encoding_format', 'service_tier', 'reasoning_effort']);
-/** Keys that hold images, audio or files (base64 or data: URLs): binary, not text, and megabytes of it. */
-const BINARY: ReadonlySet<string> = new Set(['image_url', 'images', 'image', 'input_audio', 'audio', 'file_data', 'video_url']);
+const MEDIA_URL = /^data:[\w.+-]+\/[\w.+-]+(?:;[\w.+-]+=[^;,]*)*;base64,/;
 
 /**
- * Scrubs every string of a request body but identifiers, enums and binary payloads: the prompt fields of every
+ * Scrubs every string of a request body but enums, the model and base64 media: the prompt fields of every
  * client shape (chat messages, completions, embeddings, Responses input with tool outputs and calls, Anthropic
  * tool_use input and system, Ollama prompt, template and options, LoLLMS native text), and as much the tool
  * descriptions, metadata, stop strings, names and fields nobody listed. A secret in any of them reached the

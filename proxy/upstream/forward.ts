@@ -163,7 +163,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       }
       let text = sniffed ? new TextDecoder(sniffed).decode(raw) : raw.toString('utf8');
       // Only what then reads as JSON was UTF-16 JSON: other bytes (an untyped file) go as they came.
-      if (sniffed && !/^\s*[[{"]/.test(text)) { sniffed = null; text = raw.toString('utf8'); }
+      if (sniffed && (!/^\s*[[{"]/.test(text) || (!json && parseJson(text) === undefined))) { sniffed = null; text = raw.toString('utf8'); }
       /** The bytes to send when no filter changed the answer: the upstream's own, unless they were not UTF-8. */
       const same = (): Buffer => (sniffed ? Buffer.from(text, 'utf8') : raw);
       const parsed = json ? parseJson(text) : undefined;

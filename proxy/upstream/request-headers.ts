@@ -13,7 +13,7 @@ import { connectionTokens, type HeaderJudge } from '../response/headers.js';
 const DROP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'authorization', 'x-api-key', 'cookie', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'accept-encoding',
   'api-key', 'x-goog-api-key', 'ocp-apim-subscription-key', 'x-functions-key', 'x-amz-security-token', 'x-auth-token', 'x-access-token'];
 /** Request headers whose values are never a credential: not judged (SDK telemetry, content negotiation, tracing). */
-const NOT_JUDGED = new Set(['host', 'content-type', 'content-length', 'accept', 'accept-language', 'user-agent', 'x-request-id', 'traceparent', 'tracestate', 'origin', 'referer']);
+const NOT_JUDGED = new Set(['host', 'content-type', 'content-length', 'accept', 'accept-language', 'user-agent', 'x-request-id', 'traceparent', 'tracestate', 'origin']);
 /** Headers the proxy itself sets or vouches for: a client listing them in Connection cannot strip them. */
 const KEEP_REQUEST = new Set(['host', 'content-type', 'content-length', 'x-request-id', 'traceparent']);
 

@@ -177,7 +177,11 @@ test('a redirect elsewhere whose URL carries a key is not relayed', async () => 
 
 test('an answer with a key twice goes out as parsed: the shadowed copy (never redacted) is not relayed', async () => {
   const ghp = 'ghp_' + 'Zq3Lm8Rt2Vw6Xy1Nb5Kc9Pd4Hf7Js0GaUe3I';
-  const answer = `{"choices":[{"index":0,"message":{"role":"assistant","content":"${ghp}","content":"ok"}}],"created":12345678901234567891}`;
+  // The second: a lone surrogate escape first, which the check used to stop at (review of this change).
+  for (const answer of [
+    `{"choices":[{"index":0,"message":{"role":"assistant","content":"${ghp}","content":"ok"}}],"created":12345678901234567891}`,
+    `{"x":"\\ud800","choices":[{"index":0,"message":{"role":"assistant","content":"${ghp}","content":"ok"}}],"created":12345678901234567891}`,
+  ]) {
   const url = await rawUpstream((_h, s) => {
     s.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
   });
@@ -189,5 +193,6 @@ test('an answer with a key twice goes out as parsed: the shadowed copy (never re
     assert.ok(!text.includes(ghp), `stream=${stream}: ${text}`);
     assert.equal((JSON.parse(text) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content, 'ok');
     assert.match(text, /"created":12345678901234567891/);
+  }
   }
 });

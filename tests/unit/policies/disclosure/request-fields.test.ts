@@ -21,6 +21,11 @@ const SHAPES: Array<[string, Record<string, unknown>]> = [
   ['rerank documents', { model: 'm', query: 'q', documents: [`doc ${GH}`] }],
   ['content as an object', { model: 'm', messages: [{ role: 'user', content: { text: GH } }] }],
   ['an unknown top-level field', { model: 'm', messages: [], context: `ctx ${STRIPE}` }],
+  // Review of the change: what the first version of the walk still skipped.
+  ['a pasted SSE line (a string that starts with "data:")', { model: 'm', messages: [{ role: 'user', content: `data: {"key":"${GH}"}` }] }],
+  ['a text data: URL', { model: 'm', messages: [{ role: 'user', content: `data:text/plain,${GH}` }] }],
+  ['an image URL with a key in its query', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `https://x.example/a.png?api_key=${STRIPE}` } }] }] }],
+  ['ids anywhere but the top-level model', { model: 'm', messages: [], metadata: { id: GH, call_id: STRIPE } }],
 ];
 
 for (const [name, body] of SHAPES) {
@@ -33,7 +38,7 @@ for (const [name, body] of SHAPES) {
   });
 }
 
-test('identifiers, enums and binary payloads are left as they are', () => {
+test('the model, enums, ids and base64 media are left as they are', () => {
   const image = 'data:image/png;base64,' + 'iVBORw0KGgo' + 'A'.repeat(4000);
   const body = {
     model: 'ghp_looking_model_name_0123456789abcdefghij', messages: [
