@@ -40,6 +40,50 @@ export function sniffJsonEncoding(b: Buffer): 'utf-16le' | 'utf-16be' | 'utf-32'
   return null;
 }
 
+/**
+ * A UTF-16 byte order mark: browsers decode by it whatever the charset says (WHATWG Encoding, "decode": the BOM
+ * wins over the label), so a body that starts with one is UTF-16 to them even under `charset=utf-8` (review).
+ */
+export function bomEncoding(b: Buffer): 'utf-16le' | 'utf-16be' | null {
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return 'utf-16le';
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return 'utf-16be';
+  return null;
+}
+
+/** A stream read as UTF-8 unless its first bytes are a UTF-16 byte order mark: then decoded as that (see bomEncoding). */
+export class BomSniffed extends EventEmitter implements AnswerSource {
+  private decoder: TextDecoder | null | undefined;
+  private first: Buffer | null = null;
+  constructor(private readonly from: AnswerSource) {
+    super();
+    this.on('error', () => {});
+    from.on('data', (c: Buffer) => {
+      if (this.decoder === undefined) {
+        // Two bytes decide; a first piece of one byte waits for the next.
+        const head = this.first ? Buffer.concat([this.first, c]) : c;
+        if (head.length < 2) { this.first = head; return; }
+        this.first = null;
+        const enc = bomEncoding(head);
+        this.decoder = enc ? new TextDecoder(enc) : null;
+        c = head;
+      }
+      if (this.decoder === null) return void this.emit('data', c);
+      const t = this.decoder.decode(c, { stream: true });
+      if (t.length > 0) this.emit('data', Buffer.from(t, 'utf8'));
+    });
+    from.on('end', () => {
+      if (this.first) this.emit('data', this.first);
+      const t = this.decoder ? this.decoder.decode() : '';
+      if (t.length > 0) this.emit('data', Buffer.from(t, 'utf8'));
+      this.emit('end');
+    });
+    from.on('error', (e: Error) => this.emit('error', e));
+  }
+  pause(): void { this.from.pause(); }
+  resume(): void { this.from.resume(); }
+  destroy(): void { this.from.destroy(); }
+}
+
 /** The answer's body decoded from `label` as it arrives, re-encoded as UTF-8 (a character split between pieces waits). */
 export class Recoded extends EventEmitter implements AnswerSource {
   constructor(private readonly from: AnswerSource, label: string) {

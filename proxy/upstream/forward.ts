@@ -17,7 +17,7 @@ import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 import { Leg, type AnswerSource } from './leg.js';
 import type { HeaderJudge } from '../response/headers.js';
-import { Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
+import { BomSniffed, bomEncoding, Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
 import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 // undici's Pool from its own file: the package's index also loads fetch, WebSocket, the caches and the mock
@@ -105,6 +105,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
     if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(leg.toReadable(), decoding.steps);
     if (recoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = new Recoded(fromUpstream, recoding.label);
+    else if (x.streamed && hasBody(ctx, status)) fromUpstream = new BomSniffed(fromUpstream);
     res.once('close', () => {
       if (!res.writableFinished) fromUpstream.destroy();
     });
@@ -154,16 +155,17 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
       // The server's content type decides, never the text: a model asked to "answer in JSON" on a text
       // endpoint must not switch the answer to field-by-field JSON handling.
       const json = isJsonType(x.type);
-      // JSON (or no type at all) naming no charset (./charset.ts): UTF-16 by its first bytes is read as such, as
-      // Python clients' .json() reads it.
-      let sniffed = (json || x.type === undefined) && !/charset/i.test(x.type ?? '') ? sniffJsonEncoding(raw) : null;
+      // A UTF-16 byte order mark wins over any charset, as in browsers (./charset.ts bomEncoding); short of one, JSON
+      // (or no type at all) naming no charset is UTF-16 by its first bytes, as Python clients' .json() reads it.
+      const bom = bomEncoding(raw);
+      let sniffed = bom ?? ((json || x.type === undefined) && !/charset/i.test(x.type ?? '') ? sniffJsonEncoding(raw) : null);
       if (sniffed === 'utf-32') {
         if (json) return refuse(x, 'upstream_error', { stage: 'upstream', outcome: 'deny', reason: 'UTF-32 JSON not decodable' });
         sniffed = null;
       }
       let text = sniffed ? new TextDecoder(sniffed).decode(raw) : raw.toString('utf8');
       // Only what then reads as JSON was UTF-16 JSON: other bytes (an untyped file) go as they came.
-      if (sniffed && (!/^\s*[[{"]/.test(text) || (!json && parseJson(text) === undefined))) { sniffed = null; text = raw.toString('utf8'); }
+      if (sniffed && !bom && (!/^\s*[[{"]/.test(text) || (!json && parseJson(text) === undefined))) { sniffed = null; text = raw.toString('utf8'); }
       /** The bytes to send when no filter changed the answer: the upstream's own, unless they were not UTF-8. */
       const same = (): Buffer => (sniffed ? Buffer.from(text, 'utf8') : raw);
       const parsed = json ? parseJson(text) : undefined;

@@ -84,3 +84,19 @@ test('a charset no decoder knows (UTF-7, UTF-32 JSON) is refused, not relayed', 
     assert.ok(!text.includes(GH.slice(4)), text);
   }
 });
+
+test('a UTF-16 byte order mark wins over charset=utf-8, as in browsers: held and streamed, decoded before redaction', async () => {
+  const bom = (t: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')]);
+  for (const type of ['application/json; charset=utf-8', 'text/plain; charset=utf-8']) {
+    const h = await behind(type, bom(type.startsWith('text') ? `key ${GH} end` : doc), true);
+    const r = await chat(h);
+    const raw = Buffer.from(await r.arrayBuffer());
+    assert.ok(!raw.includes(Buffer.from(GH, 'utf16le')) && !raw.toString('utf8').includes(GH), type);
+    assert.ok(raw.toString('utf8').includes('[REDACTED:github_token]'), `${type}: ${raw.toString('utf8')}`);
+  }
+  const events = [`key ${GH}`, ' end'].map((c) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: c } }] })}\n\n`).join('') + 'data: [DONE]\n\n';
+  const h = await behind('text/event-stream; charset=utf-8', bom(events), true);
+  const text = await (await chat(h, true)).text();
+  assert.ok(!text.includes(GH) && !Buffer.from(text, 'latin1').includes(Buffer.from(GH, 'utf16le')), text);
+  assert.ok(text.includes('[REDACTED:github_token]'), text);
+});
