@@ -50,16 +50,22 @@ export function bomEncoding(b: Buffer): 'utf-16le' | 'utf-16be' | null {
   return null;
 }
 
-/** A stream read as UTF-8 unless its first bytes are a UTF-16 byte order mark: then decoded as that (see bomEncoding). */
-export class BomSniffed extends EventEmitter implements AnswerSource {
+/**
+ * The answer's body re-encoded as UTF-8 as it arrives (a character split between pieces waits): decoded from
+ * `label`, or with `'bom'` from UTF-16 when its first two bytes are a byte order mark (bomEncoding) and else passed
+ * on as it came.
+ */
+export class Recoded extends EventEmitter implements AnswerSource {
+  /** undefined until the first two bytes decided ('bom'); null: passed on unchanged. */
   private decoder: TextDecoder | null | undefined;
+  /** A first piece of one byte, waiting for the second ('bom'). */
   private first: Buffer | null = null;
-  constructor(private readonly from: AnswerSource) {
+  constructor(private readonly from: AnswerSource, label: string | 'bom') {
     super();
-    this.on('error', () => {});
+    this.on('error', () => {}); // as the leg's: its reader handles it
+    if (label !== 'bom') this.decoder = new TextDecoder(label);
     from.on('data', (c: Buffer) => {
       if (this.decoder === undefined) {
-        // Two bytes decide; a first piece of one byte waits for the next.
         const head = this.first ? Buffer.concat([this.first, c]) : c;
         if (head.length < 2) { this.first = head; return; }
         this.first = null;
@@ -74,28 +80,6 @@ export class BomSniffed extends EventEmitter implements AnswerSource {
     from.on('end', () => {
       if (this.first) this.emit('data', this.first);
       const t = this.decoder ? this.decoder.decode() : '';
-      if (t.length > 0) this.emit('data', Buffer.from(t, 'utf8'));
-      this.emit('end');
-    });
-    from.on('error', (e: Error) => this.emit('error', e));
-  }
-  pause(): void { this.from.pause(); }
-  resume(): void { this.from.resume(); }
-  destroy(): void { this.from.destroy(); }
-}
-
-/** The answer's body decoded from `label` as it arrives, re-encoded as UTF-8 (a character split between pieces waits). */
-export class Recoded extends EventEmitter implements AnswerSource {
-  constructor(private readonly from: AnswerSource, label: string) {
-    super();
-    this.on('error', () => {}); // as the leg's: its reader handles it
-    const decoder = new TextDecoder(label);
-    from.on('data', (c: Buffer) => {
-      const t = decoder.decode(c, { stream: true });
-      if (t.length > 0) this.emit('data', Buffer.from(t, 'utf8'));
-    });
-    from.on('end', () => {
-      const t = decoder.decode();
       if (t.length > 0) this.emit('data', Buffer.from(t, 'utf8'));
       this.emit('end');
     });

@@ -17,7 +17,7 @@ import type { ResponseChain } from '../response/chain.js';
 import type { Body, Exchange, PieceFilter, Replacement } from '../response/filter.js';
 import { Leg, type AnswerSource } from './leg.js';
 import type { HeaderJudge } from '../response/headers.js';
-import { BomSniffed, bomEncoding, Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
+import { bomEncoding, Recoded, recodingFor, sniffJsonEncoding, type Recoding } from './charset.js';
 import { exactNumbers, stringifyExact } from '../../kernel/json-exact.js';
 
 // undici's Pool from its own file: the package's index also loads fetch, WebSocket, the caches and the mock
@@ -105,7 +105,7 @@ export function createForward(policy: CompiledPolicy, deps: UpstreamDeps, filter
     }
     if (decoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = decoded(leg.toReadable(), decoding.steps);
     if (recoding.kind === 'decode' && hasBody(ctx, status)) fromUpstream = new Recoded(fromUpstream, recoding.label);
-    else if (x.streamed && hasBody(ctx, status)) fromUpstream = new BomSniffed(fromUpstream);
+    else if (x.streamed && hasBody(ctx, status)) fromUpstream = new Recoded(fromUpstream, 'bom');
     res.once('close', () => {
       if (!res.writableFinished) fromUpstream.destroy();
     });
